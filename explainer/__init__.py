@@ -1,0 +1,1 @@
+"""Backend of the diffusion explainer: pure torch/numpy, no Streamlit."""

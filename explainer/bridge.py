@@ -1,0 +1,62 @@
+"""The seed article's key claim, done right: the last step of a walk, given where it
+started and where it is now, points back toward the start.
+
+For the random walk x_t = x_{t-1} + s z,
+
+    E[x_{t-1} - x_t | x_t, x0] = (x0 - x_t) / t        (a Brownian bridge).
+
+(The seed conditions on x0 alone; then both sides are zero.) In general the left side
+is the mean of q(x_{t-1} | x_t, x0) minus x_t, the same posterior the DDPM sampler uses.
+
+The Monte Carlo estimate simulates walks from x0 and keeps those that end near x_t.
+Only two Gaussian draws per walk are needed: x_{t-1} ~ q(x_{t-1} | x0) and then
+x_t ~ q(x_t | x_{t-1}); this has exactly the distribution of a step-by-step walk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from explainer.samplers import posterior
+from explainer.schedules import Schedule
+
+
+@dataclass(frozen=True)
+class LastStepEstimate:
+    mean_step: np.ndarray  # (2,) Monte Carlo mean of x_{t-1} - x_t over the kept walks
+    std_error: np.ndarray  # (2,) its standard error
+    formula: np.ndarray  # (2,) the exact E[x_{t-1} - x_t | x_t, x0]
+    kept: int  # walks that ended within `radius` of x_t
+    simulated: int
+
+
+def last_step_formula(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t: int) -> np.ndarray:
+    """E[x_{t-1} - x_t | x_t, x0]; for the random walk this is (x0 - x_t) / t."""
+    post = posterior(schedule, schedule.check_t(t), t - 1)
+    return post.coef_xt * x_t + post.coef_x0 * x0 - x_t
+
+
+def last_step_monte_carlo(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t: int,
+                          walks: int = 400_000, radius: float | None = None,
+                          seed: int = 0) -> LastStepEstimate:
+    """Simulate walks from x0, keep those ending within radius of x_t, average their
+    last step. The default radius is a tenth of sigma_t: small enough that the bias it
+    adds (about radius / t) is well under the step being measured."""
+    t = schedule.check_t(t)
+    x0, x_t = np.asarray(x0, dtype=np.float64), np.asarray(x_t, dtype=np.float64)
+    radius = radius or 0.1 * float(schedule.sigma[t])
+    rng = np.random.default_rng(seed)
+    a = schedule.alpha[t] / schedule.alpha[t - 1]
+    step_std = np.sqrt(schedule.sigma[t] ** 2 - a**2 * schedule.sigma[t - 1] ** 2)
+    prev = schedule.alpha[t - 1] * x0 + schedule.sigma[t - 1] * rng.standard_normal((walks, 2))
+    end = a * prev + step_std * rng.standard_normal((walks, 2))
+    keep = np.linalg.norm(end - x_t, axis=1) < radius
+    # Measure the step to the target x_t (not to each walk's own end): this removes
+    # most of the window's bias, since all kept ends are within `radius` of x_t.
+    steps = prev[keep] - x_t
+    kept = int(keep.sum())
+    mean = steps.mean(0) if kept else np.full(2, np.nan)
+    err = steps.std(0) / np.sqrt(kept) if kept > 1 else np.full(2, np.nan)
+    return LastStepEstimate(mean, err, last_step_formula(schedule, x0, x_t, t), kept, walks)

@@ -1,0 +1,118 @@
+"""Save and load trained models, with their whole story stored inside.
+
+A checkpoint is a plain dict of tensors, numbers and strings, loaded with
+``torch.load(weights_only=True)`` so that a file from a stranger cannot run code.
+Anything wrong with a file (not a checkpoint, truncated, another program's, missing
+fields, wrong shapes) raises CheckpointError naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from explainer.datasets import Dataset
+from explainer.metrics import Quality
+from explainer.model import EpsNetwork, ModelConfig
+from explainer.schedules import ProcessConfig, make_schedule
+from explainer.trained import TrainedModel
+from explainer.training import TrainConfig
+
+FORMAT = "diffusion-explainer-checkpoint"
+VERSION = 1
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint; the message names the file."""
+
+
+def pretrained_path(dataset: str, process: str) -> Path:
+    return ASSETS / f"{dataset}-{process}.pt"
+
+
+def to_dict(model: TrainedModel) -> dict[str, Any]:
+    train = asdict(model.train_config)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": asdict(model.network.config),
+        "train_config": train,
+        "state_dict": {k: v.detach().clone() for k, v in model.network.state_dict().items()},
+        "data": {"name": model.data.name, "points": torch.as_tensor(model.data.points),
+                 "labels": torch.as_tensor(model.data.labels),
+                 "class_names": list(model.data.class_names)},
+        "steps_trained": model.steps_trained,
+        "quality": None if model.quality is None else asdict(model.quality),
+    }
+
+
+def save(model: TrainedModel, target: str | Path | IO[bytes]) -> None:
+    torch.save(to_dict(model), target)
+
+
+def to_bytes(model: TrainedModel) -> bytes:
+    buffer = io.BytesIO()
+    save(model, buffer)
+    return buffer.getvalue()
+
+
+def load(source: str | Path | bytes | IO[bytes], name: str | None = None) -> TrainedModel:
+    """Load a checkpoint from a path, bytes or a file object; CheckpointError if unusable."""
+    label = name or (str(source) if isinstance(source, (str, Path)) else "uploaded file")
+    if isinstance(source, (str, Path)) and not Path(source).is_file():
+        raise CheckpointError(f"{label}: no such file")
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        raw = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for bad bytes; all mean the same
+        raise CheckpointError(f"{label}: not a readable checkpoint file (corrupt, truncated "
+                              f"or not made by this app): {type(exc).__name__}") from None
+    try:
+        return from_dict(raw)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{label}: {exc}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        raise CheckpointError(f"{label}: checkpoint contents are invalid ({exc}); "
+                              "train a new model or use a pretrained one") from None
+
+
+def from_dict(raw: Any) -> TrainedModel:
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError("not a diffusion-explainer checkpoint (it may be another "
+                              "program's model file)")
+    if raw.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint version {raw.get('version')} is not supported "
+                              f"(this app reads version {VERSION})")
+    train_fields = dict(raw["train_config"])
+    train_fields["process"] = ProcessConfig(**train_fields["process"])
+    train_config = TrainConfig(**train_fields)
+    model_config = ModelConfig(**raw["model_config"])
+    schedule = make_schedule(train_config.process)
+    data = _dataset(raw["data"], model_config.num_classes)
+    network = EpsNetwork(model_config, schedule)
+    network.load_state_dict(raw["state_dict"], strict=True)
+    if not all(torch.isfinite(p).all() for p in network.parameters()):
+        raise CheckpointError("the weights contain NaN or infinity")
+    quality = Quality(**raw["quality"]) if raw.get("quality") else None
+    return TrainedModel(network.eval(), schedule, data, train_config,
+                        int(raw["steps_trained"]), quality)
+
+
+def _dataset(raw: dict[str, Any], num_classes: int) -> Dataset:
+    points = np.asarray(raw["points"], dtype=np.float32)
+    labels = np.asarray(raw["labels"], dtype=np.int64)
+    names = tuple(str(c) for c in raw["class_names"])
+    if points.ndim != 2 or points.shape[1] != 2 or len(labels) != len(points):
+        raise CheckpointError("training data has the wrong shape")
+    if len(names) != num_classes or labels.min() < 0 or labels.max() >= num_classes:
+        raise CheckpointError("class labels do not match the model")
+    if not np.isfinite(points).all():
+        raise CheckpointError("training data contains NaN or infinity")
+    return Dataset(str(raw["name"]), points, labels, names)

@@ -1,0 +1,129 @@
+"""Toy 2D datasets with class labels: seeded, pure functions, one registry.
+
+Every generator returns points scaled to fit about [-1.5, 1.5]^2 (float32) and integer
+labels; class names live in the registry so the UI can offer them by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+Generator = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A finite 2D training set: points (n, 2) float32, labels (n,) int64."""
+
+    name: str
+    points: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def _spiral(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    # A swiss-roll arc r ~ theta. Sampling theta = sqrt(u) makes the density uniform
+    # along the arc (arc length grows like theta^2), so no arm is starved of points.
+    t0, t1 = 1.5 * np.pi, 4.5 * np.pi
+    theta = np.sqrt(rng.uniform(t0**2, t1**2, n))
+    r = 1.45 * theta / t1
+    pts = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
+    pts += rng.normal(0.0, 0.03, size=pts.shape)
+    # Three contiguous segments along the arc, equal in arc length (equal in theta^2).
+    u = (theta**2 - t0**2) / (t1**2 - t0**2)
+    labels = np.minimum((u * 3).astype(np.int64), 2)
+    return pts, labels
+
+
+def _moons(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    labels = rng.integers(0, 2, n)
+    angle = rng.uniform(0.0, np.pi, n)
+    upper = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    lower = np.stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)], axis=1)
+    pts = np.where(labels[:, None] == 0, upper, lower)
+    pts = (pts - np.array([0.5, 0.25])) * 1.3
+    pts += rng.normal(0.0, 0.05, size=pts.shape)
+    return pts, labels
+
+
+def _rings(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    labels = rng.integers(0, 2, n)
+    radius = np.where(labels == 0, 0.55, 1.35)
+    angle = rng.uniform(0.0, 2 * np.pi, n)
+    pts = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    pts += rng.normal(0.0, 0.04, size=pts.shape)
+    return pts, labels
+
+
+def _gaussians(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    labels = rng.integers(0, 8, n)
+    angle = labels * (2 * np.pi / 8)
+    centres = 1.2 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    pts = centres + rng.normal(0.0, 0.1, size=(n, 2))
+    return pts, labels
+
+
+def _checkerboard(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    # A 4x4 board on [-1.4, 1.4]^2 with the 8 "black" squares filled; the two classes
+    # are the left and right halves of the board.
+    side = 2.8 / 4
+    square = rng.integers(0, 8, n)
+    row = square // 2
+    col = 2 * (square % 2) + (row % 2)
+    pts = np.stack([col, row], axis=1) + rng.uniform(0.0, 1.0, size=(n, 2))
+    pts = pts * side - 1.4
+    labels = (pts[:, 0] > 0).astype(np.int64)
+    return pts, labels
+
+
+# name -> (generator, class names). The one place a dataset is declared.
+REGISTRY: dict[str, tuple[Generator, tuple[str, ...]]] = {
+    "spiral": (_spiral, ("inner", "middle", "outer")),
+    "moons": (_moons, ("upper", "lower")),
+    "rings": (_rings, ("inner", "outer")),
+    "gaussians": (_gaussians, tuple(f"blob {i}" for i in range(8))),
+    "checkerboard": (_checkerboard, ("left", "right")),
+}
+DATASET_NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def check_dataset_name(name: str) -> str:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+    return name
+
+
+def class_names(name: str) -> tuple[str, ...]:
+    return REGISTRY[check_dataset_name(name)][1]
+
+
+def make_dataset(name: str, n: int = 2000, seed: int = 0) -> Dataset:
+    """Draw n labelled points of the named dataset, reproducibly from seed."""
+    generate, names = REGISTRY[check_dataset_name(name)]
+    if n <= 0:
+        raise ValueError(f"the number of points must be positive, got {n}")
+    points, labels = generate(n, np.random.default_rng(seed))
+    return Dataset(name, points.astype(np.float32), labels.astype(np.int64), names)
+
+
+def parse_label(label: str | int | None, names: tuple[str, ...]) -> int | None:
+    """A class given by name or index (as typed on a command line) -> its index."""
+    if label is None:
+        return None
+    if isinstance(label, str) and label in names:
+        return names.index(label)
+    try:
+        index = int(label)
+    except ValueError:
+        index = -1
+    if not 0 <= index < len(names):
+        raise ValueError(f"unknown class {label!r}; choose a name ({', '.join(names)}) "
+                         f"or an index 0..{len(names) - 1}")
+    return index

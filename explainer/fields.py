@@ -1,0 +1,83 @@
+"""The time-varying vector field on a grid, for a trained model or the ideal denoiser.
+
+The one quantity drawn everywhere is the denoising direction
+
+    v(x, t) = alpha_t x0_hat(x, t) - x = -sigma_t eps_hat(x, t),
+
+the step that would take x to the (rescaled) predicted clean point. It is proportional
+to the score: v = sigma_t^2 grad log p_t(x). The learned and the ideal field are the
+same quantity, so they can be compared arrow by arrow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explainer.guidance import Guidance, guided_eps
+from explainer.model import EpsModel
+from explainer.schedules import Schedule
+
+VIEW_EXTENT = 2.0  # the grid covers [-2, 2]^2: the data's box plus a margin
+
+
+def grid(size: int, extent: float = VIEW_EXTENT) -> np.ndarray:
+    """(size*size, 2) float32 grid points, row-major over y then x."""
+    if not 2 <= size <= 256:
+        raise ValueError(f"grid size must be in 2..256, got {size}")
+    axis = np.linspace(-extent, extent, size, dtype=np.float32)
+    gx, gy = np.meshgrid(axis, axis)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    xy: np.ndarray  # (m, 2) where the field is evaluated
+    v: np.ndarray  # (m, 2) the denoising direction alpha_t x0_hat - x_t
+
+
+def denoising_direction(model: EpsModel, schedule: Schedule, xy: np.ndarray, t: int,
+                        guidance: Guidance = Guidance()) -> Field:
+    t = schedule.check_t(t)
+    guidance.check(model.num_classes)
+    x = torch.as_tensor(xy, dtype=torch.float32)
+    with torch.no_grad():
+        v = -float(schedule.sigma[t]) * guided_eps(model, x, t, guidance)
+    return Field(xy, v.numpy().astype(np.float32))
+
+
+def grid_field(model: EpsModel, schedule: Schedule, t: int, size: int = 32,
+               guidance: Guidance = Guidance(), extent: float = VIEW_EXTENT) -> Field:
+    return denoising_direction(model, schedule, grid(size, extent), t, guidance)
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-row cosine of the angle between two fields' arrows."""
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    return (a * b).sum(1) / np.maximum(na * nb, 1e-12)
+
+
+@dataclass(frozen=True)
+class FieldAgreement:
+    mean_cosine: float  # 1 = every arrow points the same way
+    relative_error: float  # |v_a - v_b| / |v_b|, over all arrows together
+
+    def sentence(self) -> str:
+        return (f"mean cosine similarity {self.mean_cosine:.2f}, "
+                f"relative error {100 * self.relative_error:.0f}%")
+
+
+def field_agreement(learned: np.ndarray, reference: np.ndarray) -> FieldAgreement:
+    rel = np.linalg.norm(learned - reference) / max(float(np.linalg.norm(reference)), 1e-12)
+    return FieldAgreement(float(cosine_similarity(learned, reference).mean()), float(rel))
+
+
+def share_pointing_at(v: np.ndarray, xy: np.ndarray, targets: np.ndarray,
+                      degrees: float = 30.0) -> float:
+    """Share of arrows within `degrees` of the direction to the nearest target point."""
+    d2 = ((xy[:, None, :] - targets[None, :, :]) ** 2).sum(-1)
+    nearest = targets[d2.argmin(1)]
+    cos = cosine_similarity(v, nearest - xy)
+    return float((cos >= np.cos(np.radians(degrees))).mean())

@@ -1,0 +1,111 @@
+"""The denoiser: a small MLP predicting eps from (x_t, t, label).
+
+One network serves conditional, unconditional and guided sampling: label index
+``num_classes`` is the null label ("no class"), which training shows with probability
+``label_dropout`` (classifier-free guidance, Ho & Salimans 2022).
+
+What made it train fast on 2D data (see DESIGN.md): random Fourier features of x, a
+sinusoidal embedding of t, SiLU, 3 x 128.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from explainer.schedules import Schedule
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    num_classes: int
+    hidden: int = 128
+    depth: int = 3
+    fourier_features: int = 32
+    fourier_scale: float = 1.0  # std of the random frequencies, in cycles per unit
+    time_dim: int = 32
+    label_dim: int = 16
+    seed: int = 0  # draws the fixed Fourier frequencies
+
+    def check(self) -> ModelConfig:
+        if self.num_classes < 1:
+            raise ValueError("a model needs at least one class")
+        if not 8 <= self.hidden <= 1024 or not 1 <= self.depth <= 8:
+            raise ValueError(f"model size out of range: hidden {self.hidden} (8..1024), "
+                             f"depth {self.depth} (1..8)")
+        return self
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Transformer-style embedding of a (continuous) time in [0, 1]."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(1000.0) * torch.arange(half, dtype=torch.float32) / half)
+    angles = 1000.0 * t.float().unsqueeze(-1) * freqs
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+class EpsNetwork(nn.Module):
+    """eps_hat(x_t, t, y). Inputs are scaled so the network always sees unit-ish spread."""
+
+    def __init__(self, config: ModelConfig, schedule: Schedule):
+        super().__init__()
+        self.config = config.check()
+        gen = torch.Generator().manual_seed(config.seed)
+        self.register_buffer(
+            "freqs", torch.randn(2, config.fourier_features, generator=gen) * config.fourier_scale)
+        # c_in = 1 / sqrt(alpha_t^2 + sigma_t^2): the random walk's x_t grows to ~3x the
+        # data's spread, and an unscaled input would push the MLP out of its range.
+        c_in = 1.0 / torch.sqrt(torch.as_tensor(schedule.alpha**2 + schedule.sigma**2))
+        self.register_buffer("c_in", c_in.float())
+        self.T = schedule.T
+        self.label_embedding = nn.Embedding(config.num_classes + 1, config.label_dim)
+        width = 2 + 2 * config.fourier_features + config.time_dim + config.label_dim
+        layers: list[nn.Module] = []
+        for _ in range(config.depth):
+            layers += [nn.Linear(width, config.hidden), nn.SiLU()]
+            width = config.hidden
+        layers.append(nn.Linear(width, 2))
+        self.mlp = nn.Sequential(*layers)
+
+    @property
+    def null_label(self) -> int:
+        return self.config.num_classes
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        x = x_t * self.c_in[t].unsqueeze(-1)
+        angles = 2 * math.pi * x @ self.freqs
+        features = [x, angles.sin(), angles.cos(),
+                    sinusoidal_embedding(t / self.T, self.config.time_dim),
+                    self.label_embedding(y)]
+        return self.mlp(torch.cat(features, dim=-1))
+
+
+class EpsModel(Protocol):
+    """Anything that predicts eps at one time t for one label (null = unconditional).
+
+    The trained network (``NetworkDenoiser``) and the exact ``IdealDenoiser`` both have
+    this call signature, so every sampler and field runs on either.
+    """
+
+    num_classes: int
+
+    def __call__(self, x_t: torch.Tensor, t: int, label: int) -> torch.Tensor: ...
+
+
+class NetworkDenoiser:
+    """The trained network seen through the EpsModel call signature (inference only)."""
+
+    def __init__(self, network: EpsNetwork):
+        self.network = network.eval()
+        self.num_classes = network.config.num_classes
+
+    @torch.no_grad()
+    def __call__(self, x_t: torch.Tensor, t: int, label: int) -> torch.Tensor:
+        n = x_t.shape[0]
+        t_vec = torch.full((n,), int(t), dtype=torch.long)
+        y_vec = torch.full((n,), int(label), dtype=torch.long)
+        return self.network(x_t.float(), t_vec, y_vec)

@@ -1,0 +1,113 @@
+"""Reverse processes: from pure noise back to data, keeping the whole trajectory.
+
+Three update rules, one loop. For a step t -> s (s < t) with a = alpha_t / alpha_s and
+v = sigma_t^2 - a^2 sigma_s^2, the forward process gives the Gaussian posterior
+
+    q(x_s | x_t, x0) = N( (a sigma_s^2 / sigma_t^2) x_t + (alpha_s v / sigma_t^2) x0,
+                          (v sigma_s^2 / sigma_t^2) I ).
+
+- ``ddpm``: draw from that posterior with x0 replaced by x0_hat (Ho et al. Algorithm 2
+  when s = t - 1; for the random walk the mean is ((t-1)/t) x_t + (1/t) x0_hat).
+- ``no_noise``: the same mean with the noise term dropped. Every point then follows
+  the average direction and the cloud collapses toward the data's average (the seed
+  article's "blurry tree").
+- ``ddim`` (eta = 0, Song et al. 2021): x_s = alpha_s x0_hat + sigma_s eps_hat;
+  deterministic and correct, and fine with far fewer steps than T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+import torch
+
+from explainer.guidance import Guidance, guided_eps
+from explainer.model import EpsModel
+from explainer.schedules import Schedule
+
+SamplerName = Literal["ddpm", "no_noise", "ddim"]
+SAMPLER_NAMES: tuple[str, ...] = get_args(SamplerName)
+SAMPLER_LABELS = {"ddpm": "DDPM (noise injected)", "no_noise": "DDPM without the noise",
+                  "ddim": "DDIM (deterministic)"}
+
+
+def check_sampler_name(name: str) -> str:
+    if name not in SAMPLER_NAMES:
+        raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLER_NAMES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """q(x_s | x_t, x0) = N(coef_xt x_t + coef_x0 x0, var I)."""
+
+    coef_xt: float
+    coef_x0: float
+    var: float
+
+
+def posterior(schedule: Schedule, t: int, s: int) -> Posterior:
+    alpha_t, sigma_t = schedule.alpha[t], schedule.sigma[t]
+    alpha_s, sigma_s = schedule.alpha[s], schedule.sigma[s]
+    a = alpha_t / alpha_s
+    v = sigma_t**2 - a**2 * sigma_s**2
+    return Posterior(float(a * sigma_s**2 / sigma_t**2), float(alpha_s * v / sigma_t**2),
+                     float(v * sigma_s**2 / sigma_t**2))
+
+
+def timesteps(T: int, steps: int) -> list[int]:
+    """steps + 1 integer times from T down to 0, as evenly spaced as integers allow."""
+    if not 1 <= steps <= T:
+        raise ValueError(f"steps must be in 1..{T} for this process, got {steps}")
+    return [int(t) for t in np.round(np.linspace(T, 0, steps + 1))]
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """A whole reverse run: xs[k] is x at times[k]; x0_hats[k] is the prediction made at
+    times[k] (k < steps). float32 numpy, ready for figures."""
+
+    times: np.ndarray  # (steps + 1,)
+    xs: np.ndarray  # (steps + 1, n, 2)
+    x0_hats: np.ndarray  # (steps, n, 2)
+
+    @property
+    def final(self) -> np.ndarray:
+        return self.xs[-1]
+
+
+def sample(model: EpsModel, schedule: Schedule, sampler: str = "ddpm", n: int = 2000,
+           steps: int | None = None, guidance: Guidance = Guidance(), seed: int = 0,
+           x_T: torch.Tensor | None = None) -> Trajectory:
+    """Run one sampler from N(0, sigma_T^2 I) (or from x_T) and return the trajectory."""
+    check_sampler_name(sampler)
+    guidance.check(model.num_classes)
+    if n <= 0:
+        raise ValueError(f"the number of samples must be positive, got {n}")
+    times = timesteps(schedule.T, steps or schedule.T)
+    gen = torch.Generator().manual_seed(seed)
+    x = x_T if x_T is not None else torch.randn(n, 2, generator=gen) * schedule.prior_std()
+    xs, x0_hats = [x], []
+    with torch.no_grad():
+        for t, s in zip(times[:-1], times[1:]):
+            eps_hat = guided_eps(model, x, t, guidance)
+            alpha_t, sigma_t = float(schedule.alpha[t]), float(schedule.sigma[t])
+            x0_hat = (x - sigma_t * eps_hat) / alpha_t
+            x = _step(schedule, sampler, x, t, s, x0_hat, eps_hat, gen)
+            xs.append(x)
+            x0_hats.append(x0_hat)
+    return Trajectory(np.asarray(times), torch.stack(xs).float().numpy(),
+                      torch.stack(x0_hats).float().numpy())
+
+
+def _step(schedule: Schedule, sampler: str, x_t: torch.Tensor, t: int, s: int,
+          x0_hat: torch.Tensor, eps_hat: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    if sampler == "ddim":
+        return float(schedule.alpha[s]) * x0_hat + float(schedule.sigma[s]) * eps_hat
+    post = posterior(schedule, t, s)
+    mean = post.coef_xt * x_t + post.coef_x0 * x0_hat
+    if sampler == "no_noise" or s == 0:
+        return mean  # s = 0: the posterior has no variance left
+    return mean + post.var**0.5 * torch.randn(x_t.shape, generator=gen)

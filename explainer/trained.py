@@ -1,0 +1,48 @@
+"""A trained model together with everything needed to use and judge it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from explainer.datasets import Dataset
+from explainer.ideal import IdealDenoiser
+from explainer.model import EpsNetwork, NetworkDenoiser
+from explainer.schedules import Schedule
+
+if TYPE_CHECKING:
+    from explainer.metrics import Quality
+    from explainer.training import TrainConfig
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedModel:
+    network: EpsNetwork
+    schedule: Schedule
+    data: Dataset  # the finite training set: the ideal denoiser's data too
+    train_config: TrainConfig
+    steps_trained: int
+    quality: Quality | None = None  # measured DDPM sample quality, if known
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.data.class_names
+
+    @property
+    def num_classes(self) -> int:
+        return self.data.num_classes
+
+    def denoiser(self) -> NetworkDenoiser:
+        return NetworkDenoiser(self.network)
+
+    def ideal(self) -> IdealDenoiser:
+        return IdealDenoiser(self.schedule, self.data.points, self.data.labels,
+                             self.num_classes)
+
+    def with_quality(self, quality: Quality) -> TrainedModel:
+        return replace(self, quality=quality)
+
+    def describe(self) -> str:
+        q = f", quality {self.quality.ratio:.1f}x floor" if self.quality else ""
+        return (f"{self.data.name} / {self.schedule.name} (T = {self.schedule.T}), "
+                f"{self.steps_trained} steps{q}")

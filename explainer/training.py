@@ -1,0 +1,148 @@
+"""Training (Ho et al. Algorithm 1) as an iterator of stats, so a UI can draw progress
+and a loss curve, and can stop it by simply not asking for the next step.
+
+    repeat: x0 ~ data, t ~ U{1..T}, eps ~ N(0, I)
+            step on |eps - eps_hat(alpha_t x0 + sigma_t eps, t, y)|^2
+
+with y replaced by the null label with probability ``label_dropout`` (one network is
+then both the conditional and the unconditional model). What made it fast on 2D data:
+a fresh batch of 2048 (t, eps) every step, Adam with warmup then cosine decay over the
+budget, and an exponential moving average (EMA) of the weights for sampling.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from explainer.datasets import Dataset, check_dataset_name, make_dataset
+from explainer.model import EpsNetwork, ModelConfig
+from explainer.schedules import ProcessConfig, make_schedule
+from explainer.trained import TrainedModel
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str = "spiral"
+    process: ProcessConfig = field(default_factory=ProcessConfig)
+    steps: int = 3000  # the budget in optimiser steps ...
+    seconds: float | None = None  # ... or in wall-clock seconds, if given
+    n_data: int = 2000  # size of the finite training set (the ideal denoiser's too)
+    batch: int = 2048
+    lr: float = 3e-3
+    warmup: int = 100
+    label_dropout: float = 0.15
+    ema_decay: float = 0.995
+    hidden: int = 128
+    depth: int = 3
+    seed: int = 0
+
+    def check(self) -> TrainConfig:
+        check_dataset_name(self.dataset)
+        self.process.resolved()
+        if self.seconds is None and not 1 <= self.steps <= 1_000_000:
+            raise ValueError(f"steps must be in 1..1000000, got {self.steps}")
+        if self.seconds is not None and not 0 < self.seconds <= 3600:
+            raise ValueError(f"seconds must be in (0, 3600], got {self.seconds}")
+        if not 0.0 <= self.label_dropout < 1.0:
+            raise ValueError("label_dropout must be in [0, 1)")
+        if self.n_data < 10 or self.batch < 1:
+            raise ValueError("need at least 10 training points and a batch of at least 1")
+        return self
+
+
+@dataclass(frozen=True)
+class TrainStats:
+    step: int
+    loss: float  # this batch's loss
+    elapsed: float  # seconds since training started
+    progress: float  # fraction of the budget used, 0..1
+
+
+class Training:
+    """One training run. Iterate over ``run()`` for stats; ``model()`` gives the EMA model
+    at any point (also after a stop), as a TrainedModel ready for sampling."""
+
+    def __init__(self, config: TrainConfig, data: Dataset | None = None):
+        self.config = config.check()
+        self.data = data or make_dataset(config.dataset, config.n_data, config.seed)
+        self.schedule = make_schedule(config.process)
+        torch.manual_seed(config.seed)  # the initial weights; sampling never uses it
+        model_config = ModelConfig(num_classes=self.data.num_classes, hidden=config.hidden,
+                                   depth=config.depth, seed=config.seed)
+        self.network = EpsNetwork(model_config, self.schedule)
+        self.ema = copy.deepcopy(self.network).requires_grad_(False)
+        self.steps_done = 0
+        self.losses: list[float] = []
+
+    def _learning_rate(self, progress: float) -> float:
+        warm = min(1.0, (self.steps_done + 1) / self.config.warmup)
+        return self.config.lr * warm * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    def run(self) -> Iterator[TrainStats]:
+        cfg = self.config
+        gen = torch.Generator().manual_seed(cfg.seed)
+        x0_all = torch.as_tensor(self.data.points)
+        y_all = torch.as_tensor(self.data.labels)
+        null = self.data.num_classes
+        opt = torch.optim.Adam(self.network.parameters(), lr=cfg.lr)
+        start = time.perf_counter()
+        progress = 0.0
+        while progress < 1.0:
+            idx = torch.randint(0, len(x0_all), (cfg.batch,), generator=gen)
+            x0, y = x0_all[idx], y_all[idx]
+            drop = torch.rand(cfg.batch, generator=gen) < cfg.label_dropout
+            y = torch.where(drop, torch.full_like(y, null), y)
+            t = torch.randint(1, self.schedule.T + 1, (cfg.batch,), generator=gen)
+            eps = torch.randn(cfg.batch, 2, generator=gen)
+            x_t = self.schedule.add_noise(x0, t, eps)
+            loss = ((self.network(x_t, t, y) - eps) ** 2).sum(-1).mean()
+            for group in opt.param_groups:
+                group["lr"] = self._learning_rate(progress)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            self._update_ema()
+            self.steps_done += 1
+            self.losses.append(loss.item())
+            elapsed = time.perf_counter() - start
+            progress = (elapsed / cfg.seconds if cfg.seconds is not None
+                        else self.steps_done / cfg.steps)
+            yield TrainStats(self.steps_done, self.losses[-1], elapsed, min(progress, 1.0))
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        # Early on the EMA would mostly remember the random init: ramp the decay up.
+        decay = min(self.config.ema_decay, (1 + self.steps_done) / (10 + self.steps_done))
+        for e, p in zip(self.ema.parameters(), self.network.parameters()):
+            e.lerp_(p, 1 - decay)
+
+    def model(self) -> TrainedModel:
+        return TrainedModel(network=copy.deepcopy(self.ema).eval(), schedule=self.schedule,
+                            data=self.data, train_config=self.config,
+                            steps_trained=self.steps_done)
+
+
+def train(config: TrainConfig) -> TrainedModel:
+    """Train to the end of the budget and return the model (no progress reporting)."""
+    run = Training(config)
+    for _ in run.run():
+        pass
+    return run.model()
+
+
+def smoothed(losses: list[float] | np.ndarray, window: int = 50) -> np.ndarray:
+    """A running mean of the loss curve (a single batch's loss is very noisy)."""
+    values = np.asarray(losses, dtype=np.float64)
+    if len(values) == 0:
+        return values
+    c = np.concatenate([[0.0], np.cumsum(values)])
+    end = np.arange(1, len(values) + 1)
+    width = np.minimum(end, window)
+    return (c[end] - c[end - width]) / width
