@@ -37,7 +37,7 @@ class TrainConfig:
     batch: int = 2048
     lr: float = 3e-3
     warmup: int = 100
-    label_dropout: float = 0.15
+    label_dropout: float = 0.25
     ema_decay: float = 0.995
     hidden: int = 128
     depth: int = 3

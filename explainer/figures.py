@@ -1,0 +1,238 @@
+"""Pure Plotly figure builders: arrays in, go.Figure out. No model calls here.
+
+Conventions shared by every figure: float32 arrays (Plotly sends them as compact typed
+arrays), fixed equal-aspect axes over the same view, one palette that reads on light
+and dark backgrounds, arrows as one NaN-separated line trace plus one marker trace for
+the heads (create_quiver is ~300x slower).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explainer.fields import VIEW_EXTENT
+
+# Okabe-Ito: distinguishable for colour-blind readers, visible on white and on black.
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+           "#999999")
+DATA_COLOUR = "rgba(150, 150, 150, 0.45)"
+ARROW_COLOUR = "#0072B2"
+MAGNITUDE_SCALE = "Viridis"
+
+
+def class_colour(k: int) -> str:
+    return PALETTE[k % len(PALETTE)]
+
+
+def f32(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def plane_layout(fig: go.Figure, title: str = "", extent: float = VIEW_EXTENT,
+                 height: int = 460) -> go.Figure:
+    """Equal-aspect axes over [-extent, extent]^2, a legend below, tight margins."""
+    fig.update_layout(
+        title=dict(text=title, x=0.02, font=dict(size=15)), height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.06, x=0),
+        uirevision="plane",  # keep the user's zoom when only the data changes
+    )
+    fig.update_xaxes(range=[-extent, extent], zeroline=False, constrain="domain")
+    fig.update_yaxes(range=[-extent, extent], zeroline=False, scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def data_trace(points: np.ndarray, name: str = "training data", size: int = 3) -> go.Scattergl:
+    p = f32(points)
+    return go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", name=name, hoverinfo="skip",
+                        marker=dict(size=size, color=DATA_COLOUR))
+
+
+def class_traces(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                 size: int = 4, opacity: float = 0.8) -> list[go.Scattergl]:
+    traces = []
+    for k, name in enumerate(class_names):
+        p = f32(points[labels == k])
+        traces.append(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", name=name,
+                                   marker=dict(size=size, color=class_colour(k),
+                                               opacity=opacity)))
+    return traces
+
+
+def points_trace(points: np.ndarray, name: str, colour: str = ARROW_COLOUR,
+                 size: int = 4, opacity: float = 0.7) -> go.Scattergl:
+    p = f32(points)
+    return go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", name=name,
+                        marker=dict(size=size, color=colour, opacity=opacity))
+
+
+def arrow_traces(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
+                 colour: str | None = None, showscale: bool = True) -> list[go.Scatter]:
+    """Arrows of equal length (0.8 x grid spacing) pointing along v; the magnitude |v|
+    is shown by the colour of the arrow head (or one fixed colour)."""
+    xy, v = f32(xy), f32(v)
+    norm = np.linalg.norm(v, axis=1)
+    unit = v / np.maximum(norm, 1e-12)[:, None]
+    tip = xy + 0.8 * spacing * unit
+    nan = np.full(len(xy), np.nan, dtype=np.float32)
+    xs = np.stack([xy[:, 0], tip[:, 0], nan], axis=1).ravel()
+    ys = np.stack([xy[:, 1], tip[:, 1], nan], axis=1).ravel()
+    line_colour = colour or "rgba(120, 120, 120, 0.8)"
+    shaft = go.Scatter(x=xs, y=ys, mode="lines", name=name, hoverinfo="skip",
+                       line=dict(width=1.3, color=line_colour), legendgroup=name)
+    # Plotly's marker angle is clockwise from "up"; atan2 gives counter-clockwise from +x.
+    angle = f32(90.0 - np.degrees(np.arctan2(unit[:, 1], unit[:, 0])))
+    marker = dict(symbol="triangle-up", size=7, angle=angle)
+    if colour is None:
+        marker.update(color=f32(norm), colorscale=MAGNITUDE_SCALE, showscale=showscale,
+                      colorbar=dict(title=dict(text="|v|", side="right"), thickness=10,
+                                    len=0.6))
+    else:
+        marker.update(color=colour)
+    head = go.Scatter(x=tip[:, 0], y=tip[:, 1], mode="markers", marker=marker, name=name,
+                      showlegend=False, legendgroup=name, customdata=f32(norm),
+                      hovertemplate="|v| = %{customdata:.2f}<extra></extra>")
+    return [shaft, head]
+
+
+def field_figure(xy: np.ndarray, v: np.ndarray, data: np.ndarray | None, title: str,
+                 spacing: float, colour: str | None = None,
+                 overlay: tuple[np.ndarray, str, str] | None = None) -> go.Figure:
+    """A vector field over the data cloud; `overlay` = (v2, name, colour) draws a second
+    field on the same grid in a fixed colour, for comparing two fields arrow by arrow."""
+    fig = go.Figure()
+    if data is not None:
+        fig.add_trace(data_trace(data))
+    fig.add_traces(arrow_traces(xy, v, "field", spacing, colour))
+    if overlay is not None:
+        v2, name, c2 = overlay
+        fig.add_traces(arrow_traces(xy, v2, name, spacing, c2, showscale=False))
+    return plane_layout(fig, title)
+
+
+def heatmap_figure(values: np.ndarray, size: int, title: str, colorbar_title: str,
+                   data: np.ndarray | None = None, zmin: float = 0.0,
+                   zmax: float | None = None) -> go.Figure:
+    """A scalar over the view grid (row-major y then x, as fields.grid makes it)."""
+    axis = np.linspace(-VIEW_EXTENT, VIEW_EXTENT, size, dtype=np.float32)
+    fig = go.Figure(go.Heatmap(x=axis, y=axis, z=f32(values.reshape(size, size)),
+                               colorscale="Magma", zmin=zmin, zmax=zmax,
+                               colorbar=dict(title=dict(text=colorbar_title), thickness=10)))
+    if data is not None:
+        fig.add_trace(data_trace(data, size=2))
+    return plane_layout(fig, title)
+
+
+def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
+                 cloud: np.ndarray | None = None) -> go.Figure:
+    """Random-walk paths (T+1, k, 2) drawn up to step t over the data (and the noised
+    cloud at t): start points as circles, current positions as crosses."""
+    fig = go.Figure()
+    if cloud is not None:
+        fig.add_trace(points_trace(cloud, f"all points at t = {t}", "rgba(86,180,233,0.35)",
+                                   size=3))
+    fig.add_trace(data_trace(data, "data (t = 0)"))
+    for i in range(paths.shape[1]):
+        c = class_colour(i)
+        path = f32(paths[: t + 1, i])
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", showlegend=False,
+                                 line=dict(width=1.2, color=c), hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=path[[0, -1], 0], y=path[[0, -1], 1], mode="markers",
+                                 showlegend=False, hoverinfo="skip",
+                                 marker=dict(size=[10, 11], color=c, symbol=["circle", "x"],
+                                             line=dict(width=1, color="white"))))
+    return plane_layout(fig, f"Random walks up to t = {t}", extent=extent)
+
+
+def schedule_figure(alpha: np.ndarray, sigma: np.ndarray, t: int) -> go.Figure:
+    steps = np.arange(len(alpha), dtype=np.float32)
+    fig = go.Figure([
+        go.Scatter(x=steps, y=f32(alpha), name="alpha_t (signal kept)",
+                   line=dict(color=PALETTE[4])),
+        go.Scatter(x=steps, y=f32(sigma), name="sigma_t (noise std)",
+                   line=dict(color=PALETTE[5])),
+    ])
+    fig.add_vline(x=t, line=dict(dash="dot", color="gray"))
+    fig.update_layout(title=dict(text="Noise schedule", x=0.02, font=dict(size=15)),
+                      height=260, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="t", legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
+                  formula_step: np.ndarray, data: np.ndarray, scale: float) -> go.Figure:
+    """x0, x_t, and the two estimates of the mean last step drawn from x_t (magnified
+    by `scale` so that a step of a single walk is visible)."""
+    fig = go.Figure([data_trace(data)])
+    fig.add_trace(go.Scatter(x=[x0[0]], y=[x0[1]], mode="markers+text", name="x0 (start)",
+                             text=["x0"], textposition="top center",
+                             marker=dict(size=12, color=PALETTE[2])))
+    fig.add_trace(go.Scatter(x=[x_t[0]], y=[x_t[1]], mode="markers+text", name="x_t (now)",
+                             text=["x_t"], textposition="bottom center",
+                             marker=dict(size=12, color=PALETTE[5], symbol="x")))
+    for step, name, colour, dash in ((formula_step, "formula", PALETTE[4], "solid"),
+                                     (mc_step, "Monte Carlo", PALETTE[0], "dash")):
+        end = x_t + scale * step
+        fig.add_trace(go.Scatter(x=[x_t[0], end[0]], y=[x_t[1], end[1]],
+                                 mode="lines+markers", name=f"{name} (x{scale:g})",
+                                 line=dict(width=3, color=colour, dash=dash),
+                                 marker=dict(size=[0, 9], symbol="diamond")))
+    return plane_layout(fig, "Mean last step, given x0 and x_t", extent=2.5, height=420)
+
+
+def animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.ndarray,
+                     n_trails: int = 12, max_frames: int = 50,
+                     colour: str = ARROW_COLOUR) -> go.Figure:
+    """The reverse process as Plotly frames (played in the browser, no server trips):
+    the cloud at each step, plus the trails of a few particles up to that step."""
+    k_all = len(times)
+    keep = np.unique(np.linspace(0, k_all - 1, min(max_frames, k_all)).round().astype(int))
+    trails = f32(xs[:, :n_trails])
+    extent = max(VIEW_EXTENT, 1.05 * float(np.abs(xs[-1]).max()))
+
+    def traces(k: int) -> list[go.Scattergl | go.Scatter]:
+        tr = trails[: k + 1]
+        sep = np.full((1, n_trails), np.nan, dtype=np.float32)
+        tx = np.concatenate([tr[:, :, 0], sep]).T.ravel()
+        ty = np.concatenate([tr[:, :, 1], sep]).T.ravel()
+        return [points_trace(xs[k], "samples", colour, size=3, opacity=0.6),
+                go.Scatter(x=tx, y=ty, mode="lines", name="trajectories",
+                           line=dict(width=1, color="rgba(213,94,0,0.8)"), hoverinfo="skip")]
+
+    fig = go.Figure(data=[data_trace(data), *traces(keep[-1])])
+    fig.frames = [go.Frame(data=traces(k), traces=[1, 2], name=str(int(times[k])))
+                  for k in keep]
+    steps = [dict(method="animate", label=str(int(times[k])),
+                  args=[[str(int(times[k]))], dict(mode="immediate", frame=dict(duration=0,
+                        redraw=True), transition=dict(duration=0))]) for k in keep]
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", showactive=False, x=0, y=0, xanchor="left",
+                          yanchor="top", pad=dict(t=40, r=10), buttons=[
+                              dict(label="▶ Play", method="animate",
+                                   args=[None, dict(frame=dict(duration=60, redraw=True),
+                                                    fromcurrent=True, transition=dict(duration=0))]),
+                              dict(label="❚❚", method="animate",
+                                   args=[[None], dict(mode="immediate",
+                                                      frame=dict(duration=0, redraw=False))])])],
+        sliders=[dict(active=len(keep) - 1, steps=steps, x=0.15, len=0.85, y=0,
+                      pad=dict(t=30), currentvalue=dict(prefix="t = "))],
+    )
+    plane_layout(fig, title, extent=extent, height=500)
+    fig.update_layout(margin=dict(b=90), showlegend=False)
+    return fig
+
+
+def loss_figure(steps: np.ndarray, losses: np.ndarray, smooth: np.ndarray) -> go.Figure:
+    fig = go.Figure([
+        go.Scattergl(x=f32(steps), y=f32(losses), mode="lines", name="batch loss",
+                     line=dict(width=1, color="rgba(150,150,150,0.5)")),
+        go.Scattergl(x=f32(steps), y=f32(smooth), mode="lines", name="running mean",
+                     line=dict(width=2, color=PALETTE[5])),
+    ])
+    fig.update_layout(title=dict(text="Training loss |eps - eps_hat|^2", x=0.02),
+                      height=280, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="step", yaxis_type="log", legend=dict(orientation="h", y=-0.3))
+    return fig

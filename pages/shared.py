@@ -1,0 +1,196 @@
+"""What every page shares: the one module (besides the page scripts) that imports
+streamlit. Caching wrappers around the backend, the active model, URL-bound controls.
+
+Rules (DESIGN.md): models live in st.cache_resource and are never mutated; arrays in
+st.cache_data with bounded max_entries, keyed by small quantised values and a model key.
+"""
+
+from __future__ import annotations
+
+import gc
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence, TypeVar
+
+import streamlit as st
+import torch
+
+from explainer import checkpoints
+from explainer.datasets import DATASET_NAMES
+from explainer.fields import Field, grid_field
+from explainer.guidance import Guidance
+from explainer.samplers import Trajectory, sample
+from explainer.schedules import PROCESS_NAMES
+from explainer.trained import TrainedModel
+
+T = TypeVar("T")
+
+# One thread per process serves many sessions best on a small server (DESIGN.md).
+torch.set_num_threads(1)
+# Streamlit runs gc.collect() after every rerun; freezing the objects that exist after
+# the imports keeps torch's many long-lived objects out of those collections
+# (150 ms -> ~1 ms per rerun on this machine). This module is imported once per process.
+gc.collect()
+gc.freeze()
+
+PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
+                  "random_walk": "Random walk (variance exploding)"}
+USER_MODEL_KEY = "user_model"  # session_state: (uuid, TrainedModel) of this session's model
+
+
+# ---------------------------------------------------------------- URL-bound controls
+
+def _note_key(key: str) -> str:
+    return f"_url_note_{key}"
+
+
+def seed_from_url(key: str, default: T, parse: Callable[[str], T]) -> None:
+    """Give the widget `key` its first value: from the URL if valid, else the default
+    (and remember a note saying so). Later runs keep the user's value."""
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(key)
+    value = default
+    if raw is not None:
+        try:
+            value = parse(raw)
+        except (ValueError, TypeError) as exc:
+            st.session_state[_note_key(key)] = (
+                f"The link's `{key}={raw}` was not used ({exc}); showing {key} = {default}.")
+    st.session_state[key] = value
+
+
+def write_url(key: str, value: Any, default: Any) -> None:
+    """Mirror a control in the URL so the address bar is always a link to this view."""
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get(key) != str(value):
+        st.query_params[key] = str(value)
+
+
+def show_url_note(key: str, value: Any, default: Any) -> None:
+    note = st.session_state.get(_note_key(key))
+    if note and value == default:
+        st.warning(note, icon="🔗")
+    elif note:
+        del st.session_state[_note_key(key)]  # the user has moved on from the fallback
+
+
+def parse_choice(options: Sequence[T]) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        for option in options:
+            if str(option) == raw:
+                return option
+        raise ValueError(f"expected one of {', '.join(map(str, options))}")
+    return parse
+
+
+def parse_number(lo: float, hi: float, kind: type = int) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        value = kind(float(raw)) if kind is int else kind(raw)
+        if kind is int and float(raw) != value:
+            raise ValueError("expected a whole number")
+        if not lo <= value <= hi:
+            raise ValueError(f"expected a number in {lo}..{hi}")
+        return value
+    return parse
+
+
+def url_selectbox(label: str, key: str, options: Sequence[T], default: T,
+                  widget: Callable[..., Any] | None = None, **kwargs: Any) -> T:
+    """A select widget (selectbox by default; or st.radio, st.segmented_control...) whose
+    value lives in the URL as ?key=value."""
+    seed_from_url(key, default, parse_choice(options))
+    value = (widget or st.selectbox)(label, options, key=key, **kwargs)
+    show_url_note(key, value, default)
+    write_url(key, value, default)
+    return value
+
+
+def url_slider(label: str, key: str, lo: float, hi: float, default: float,
+               step: float = 1, **kwargs: Any) -> Any:
+    """A slider whose value lives in the URL; an out-of-range link falls back with a note."""
+    kind = int if all(float(v).is_integer() for v in (lo, hi, default, step)) else float
+    seed_from_url(key, kind(default), parse_number(lo, hi, kind))
+    value = st.slider(label, kind(lo), kind(hi), step=kind(step), key=key, **kwargs)
+    show_url_note(key, value, kind(default))
+    write_url(key, value, kind(default))
+    return value
+
+
+# ---------------------------------------------------------------- the active model
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the pretrained model...")
+def pretrained(dataset: str, process: str) -> TrainedModel:
+    return checkpoints.load(checkpoints.pretrained_path(dataset, process))
+
+
+@dataclass(frozen=True, eq=False)
+class Active:
+    """The model the pages use now: `key` identifies it in cache keys."""
+
+    key: str
+    model: TrainedModel
+    source: str  # "pretrained" or "your model"
+
+
+def set_user_model(model: TrainedModel) -> None:
+    st.session_state[USER_MODEL_KEY] = (uuid.uuid4().hex, model)
+    st.session_state["source"] = "your model"
+
+
+def user_model() -> tuple[str, TrainedModel] | None:
+    return st.session_state.get(USER_MODEL_KEY)
+
+
+def model_sidebar() -> None:
+    """Dataset, process and "pretrained / your model", in the sidebar of every page."""
+    with st.sidebar:
+        st.subheader("Model")
+        mine = user_model()
+        if mine is not None:
+            url_selectbox("Using", "source", ["pretrained", "your model"], "pretrained",
+                          widget=st.radio, horizontal=True,
+                          help="Your model is the one trained or uploaded on "
+                               "'Train your own' in this browser session.")
+        if mine is not None and st.session_state.get("source") == "your model":
+            st.caption(f"Your model: {mine[1].describe()}")
+            return
+        url_selectbox("Dataset", "dataset", list(DATASET_NAMES), "spiral")
+        url_selectbox("Noise process", "process", list(PROCESS_NAMES), "ddpm",
+                      format_func=PROCESS_LABELS.get)
+
+
+def active_model() -> Active:
+    mine = user_model()
+    if mine is not None and st.session_state.get("source") == "your model":
+        return Active(f"user:{mine[0]}", mine[1], "your model")
+    dataset = st.session_state.get("dataset", "spiral")
+    process = st.session_state.get("process", "ddpm")
+    return Active(f"pretrained:{dataset}:{process}", pretrained(dataset, process),
+                  "pretrained")
+
+
+# ---------------------------------------------------------------- cached backend calls
+
+def _eps_model(model: TrainedModel, kind: str) -> Any:
+    return model.ideal() if kind == "ideal" else model.denoiser()
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_field(model_key: str, _model: TrainedModel, kind: str, t: int, size: int,
+                 guidance: Guidance) -> Field:
+    """The denoising direction on the view grid; kind is "learned" or "ideal"."""
+    return grid_field(_eps_model(_model, kind), _model.schedule, t, size, guidance)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_trajectory(model_key: str, _model: TrainedModel, kind: str, sampler: str,
+                      steps: int, n: int, guidance: Guidance, seed: int) -> Trajectory:
+    return sample(_eps_model(_model, kind), _model.schedule, sampler, n, steps, guidance, seed)
+
+
+def sentence(text: str) -> None:
+    """The one sentence under a figure that says in numbers what it shows right now."""
+    st.markdown(f"**What you see:** {text}")
