@@ -236,3 +236,10 @@ def loss_figure(steps: np.ndarray, losses: np.ndarray, smooth: np.ndarray) -> go
                       height=280, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title="step", yaxis_type="log", legend=dict(orientation="h", y=-0.3))
     return fig
+
+
+def data_cloud_figure(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                      title: str, extent: float = VIEW_EXTENT, height: int = 400) -> go.Figure:
+    """The training set coloured by class, on the shared plane view."""
+    fig = go.Figure(class_traces(points, labels, class_names))
+    return plane_layout(fig, title, extent=extent, height=height)

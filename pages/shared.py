@@ -194,3 +194,31 @@ def cached_trajectory(model_key: str, _model: TrainedModel, kind: str, sampler: 
 def sentence(text: str) -> None:
     """The one sentence under a figure that says in numbers what it shows right now."""
     st.markdown(f"**What you see:** {text}")
+
+
+def url_t_slider(label: str, T: int, allow_zero: bool, default_fraction: float,
+                 key: str = "t", **kwargs: Any) -> int:
+    """The time slider over 0..T (or step..T), bound to the URL as ?t=.
+
+    T depends on the active process (ddpm 100, random walk 1000, or a user's model), so:
+    values snap to a step of T // 100 (at most ~100 positions, so caches keyed by t are
+    shared between users); when T changes (another process) t keeps its fraction of T
+    instead of falling outside the new range; a link's t outside the range falls back to
+    the default with a note.
+    """
+    step = max(1, T // 100)
+    lo = 0 if allow_zero else step
+
+    def snap(value: float) -> int:
+        return int(min(T, max(lo, round(value / step) * step)))
+
+    default = snap(T * default_fraction)
+    existed = key in st.session_state
+    seed_from_url(key, default, parse_number(lo, T, int))
+    value, last_T = st.session_state[key], st.session_state.get(f"_{key}_T")
+    if existed and last_T and last_T != T:
+        value = value * T / last_T
+    if snap(value) != st.session_state[key]:
+        st.session_state[key] = snap(value)
+    st.session_state[f"_{key}_T"] = T
+    return url_slider(label, key, lo, T, default, step=step, **kwargs)
