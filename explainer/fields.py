@@ -81,3 +81,12 @@ def share_pointing_at(v: np.ndarray, xy: np.ndarray, targets: np.ndarray,
     nearest = targets[d2.argmin(1)]
     cos = cosine_similarity(v, nearest - xy)
     return float((cos >= np.cos(np.radians(degrees))).mean())
+
+
+def difference_field(a: Field, b: Field) -> Field:
+    """a - b arrow by arrow on the same grid. With a = the conditional field and b = the
+    unconditional (or negative-class) field this is the direction classifier-free guidance
+    adds: v_guided = v_cond + (w - 1) (v_cond - v_b)."""
+    if a.xy.shape != b.xy.shape or not np.array_equal(a.xy, b.xy):
+        raise ValueError("the two fields must be evaluated on the same grid")
+    return Field(a.xy, (a.v - b.v).astype(np.float32))

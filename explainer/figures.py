@@ -243,3 +243,69 @@ def data_cloud_figure(points: np.ndarray, labels: np.ndarray, class_names: Seque
     """The training set coloured by class, on the shared plane view."""
     fig = go.Figure(class_traces(points, labels, class_names))
     return plane_layout(fig, title, extent=extent, height=height)
+
+
+def sampling_animation_figure(xs: np.ndarray, x0_hats: np.ndarray, times: np.ndarray,
+                              title: str, data: np.ndarray, show_x0_hat: bool = False,
+                              centre: np.ndarray | None = None) -> go.Figure:
+    """animation_figure, plus (optionally) the model's prediction x0_hat in every frame,
+    i.e. where each sample is heading, and a star at `centre` (the data's average, where
+    samples collapse when the injected noise is left out)."""
+    fig = animation_figure(xs, times, title, data)
+    if show_x0_hat:
+        index = {int(t): k for k, t in enumerate(times)}
+        last = len(x0_hats) - 1  # no prediction is made at t = 0: keep the last one
+
+        def prediction(k: int) -> go.Scattergl:
+            return points_trace(x0_hats[min(k, last)], "x0_hat (prediction)", PALETTE[2],
+                                size=3, opacity=0.5)
+
+        fig.add_trace(prediction(len(times) - 1))
+        for frame in fig.frames:
+            frame.data = (*frame.data, prediction(index[int(frame.name)]))
+            frame.traces = [1, 2, 3]
+    if centre is not None:
+        fig.add_trace(go.Scatter(x=[float(centre[0])], y=[float(centre[1])], mode="markers",
+                                 name="average of the data", hoverinfo="name",
+                                 marker=dict(symbol="star", size=15, color=PALETTE[3],
+                                             line=dict(width=1, color="black"))))
+    return fig
+
+
+def guided_animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.ndarray,
+                            labels: np.ndarray, label: int,
+                            negative: int | None = None) -> go.Figure:
+    """animation_figure for guided sampling, over the training data coloured by role:
+    the asked class green, the negative class (if any) pink, the other classes grey."""
+    fig = animation_figure(xs, times, title, data[labels == label])
+    fig.data[0].update(name="asked class", marker=dict(color=PALETTE[2], opacity=0.3))
+    others = (labels != label) & (labels != (-1 if negative is None else negative))
+    fig.add_trace(data_trace(data[others], "other classes"))
+    if negative is not None:
+        fig.add_trace(points_trace(data[labels == negative], "negative class", PALETTE[6],
+                                   size=3, opacity=0.3))
+    # Draw the data under the samples: move the added traces first, re-aim the frames.
+    n_extra = len(fig.data) - 3
+    fig.data = (*fig.data[3:], *fig.data[:3])
+    for frame in fig.frames:
+        frame.traces = [n_extra + 1, n_extra + 2]
+    return fig
+
+
+def curve_figure(x: np.ndarray, curves: dict[str, np.ndarray], title: str, x_title: str,
+                 y_title: str, mark_x: float | None = None,
+                 y_range: tuple[float, float] | None = None, height: int = 300) -> go.Figure:
+    """A few lines over one x axis (e.g. share in class vs w), with a dotted line at the
+    slider's current value."""
+    colours = (PALETTE[4], PALETTE[5], PALETTE[2], PALETTE[6])
+    fig = go.Figure([go.Scatter(x=f32(x), y=f32(y), mode="lines+markers", name=name,
+                                line=dict(color=colours[i % len(colours)]))
+                     for i, (name, y) in enumerate(curves.items())])
+    if mark_x is not None:
+        fig.add_vline(x=mark_x, line=dict(dash="dot", color="gray"))
+    fig.update_layout(title=dict(text=title, x=0.02, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
+                      yaxis_title=y_title, legend=dict(orientation="h", y=-0.3))
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    return fig

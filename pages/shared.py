@@ -222,3 +222,68 @@ def url_t_slider(label: str, T: int, allow_zero: bool, default_fraction: float,
         st.session_state[key] = snap(value)
     st.session_state[f"_{key}_T"] = T
     return url_slider(label, key, lo, T, default, step=step, **kwargs)
+
+
+# ---------------------------------------------------------------- sampling / guidance numbers
+
+def forget_if_invalid(key: str, valid: Callable[[Any], bool]) -> None:
+    """Drop a control's remembered value (and its URL entry) once it no longer fits, e.g.
+    steps > T after switching to a process with fewer steps, or a class name of the
+    previous dataset; the control then starts again from its default, with no note."""
+    if key in st.session_state and not valid(st.session_state[key]):
+        del st.session_state[key]
+        if key in st.query_params:
+            del st.query_params[key]
+
+
+@dataclass(frozen=True)
+class SampleNumbers:
+    """What a page says under a figure of samples (measured on the final samples)."""
+
+    quality: float  # MMD^2 / data-vs-data floor vs the whole dataset (nan when guided)
+    spread: float  # RMS distance from the samples' own centre
+    distance: float  # mean distance to the nearest training point (of the class if guided)
+    share: float | None  # share whose nearest training point is in the guided class
+    centre: tuple[float, float]  # where the samples' average is
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def cached_sample_numbers(model_key: str, _model: TrainedModel, kind: str, sampler: str,
+                          steps: int, n: int, guidance: Guidance, seed: int) -> SampleNumbers:
+    from explainer import metrics  # here, not at the top: this block is appended
+
+    final = cached_trajectory(model_key, _model, kind, sampler, steps, n, guidance, seed).final
+    data, label = _model.data, guidance.label
+    if label is None:
+        return SampleNumbers(metrics.sample_quality(final, data.name).ratio,
+                             metrics.spread(final), metrics.distance_to_data(final, data.points),
+                             None, tuple(map(float, final.mean(0))))
+    # Guided samples cover one class, so MMD against the whole dataset means little.
+    return SampleNumbers(float("nan"), metrics.spread(final),
+                         metrics.distance_to_data(final, data.points[data.labels == label]),
+                         metrics.class_share(final, data.points, data.labels, label),
+                         tuple(map(float, final.mean(0))))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_data_numbers(model_key: str, _model: TrainedModel,
+                        label: int | None = None) -> tuple[float, tuple[float, float]]:
+    """(spread, centre) of the training set, or of one class of it."""
+    from explainer import metrics
+
+    points = _model.data.points
+    if label is not None:
+        points = points[_model.data.labels == label]
+    return metrics.spread(points), tuple(map(float, points.mean(0)))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_agreement_curve(model_key: str, _model: TrainedModel, kind: str, label: int,
+                           ts: tuple[int, ...], size: int) -> tuple[float, ...]:
+    """Mean cosine between the conditional and the unconditional field at each t."""
+    from explainer.fields import field_agreement
+
+    eps_model, schedule = _eps_model(_model, kind), _model.schedule
+    return tuple(field_agreement(grid_field(eps_model, schedule, t, size, Guidance(label)).v,
+                                 grid_field(eps_model, schedule, t, size, Guidance()).v
+                                 ).mean_cosine for t in ts)
