@@ -245,13 +245,23 @@ def data_cloud_figure(points: np.ndarray, labels: np.ndarray, class_names: Seque
     return plane_layout(fig, title, extent=extent, height=height)
 
 
+def _narrow_friendly(fig: go.Figure) -> go.Figure:
+    """animation_figure's controls in a narrow column (a third of a laptop screen, a
+    phone): start the step slider after the play buttons and put its "t = ..." read-out
+    on the right, where the buttons cannot cover it."""
+    fig.layout.sliders[0].update(x=0.25, len=0.75,
+                                 currentvalue=dict(prefix="t = ", xanchor="right"))
+    return fig
+
+
 def sampling_animation_figure(xs: np.ndarray, x0_hats: np.ndarray, times: np.ndarray,
                               title: str, data: np.ndarray, show_x0_hat: bool = False,
-                              centre: np.ndarray | None = None) -> go.Figure:
+                              centre: np.ndarray | None = None,
+                              n_trails: int = 6) -> go.Figure:
     """animation_figure, plus (optionally) the model's prediction x0_hat in every frame,
     i.e. where each sample is heading, and a star at `centre` (the data's average, where
     samples collapse when the injected noise is left out)."""
-    fig = animation_figure(xs, times, title, data)
+    fig = _narrow_friendly(animation_figure(xs, times, title, data, n_trails=n_trails))
     if show_x0_hat:
         index = {int(t): k for k, t in enumerate(times)}
         last = len(x0_hats) - 1  # no prediction is made at t = 0: keep the last one
@@ -277,7 +287,8 @@ def guided_animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data:
                             negative: int | None = None) -> go.Figure:
     """animation_figure for guided sampling, over the training data coloured by role:
     the asked class green, the negative class (if any) pink, the other classes grey."""
-    fig = animation_figure(xs, times, title, data[labels == label])
+    fig = _narrow_friendly(animation_figure(xs, times, title, data[labels == label],
+                                            n_trails=8))
     fig.data[0].update(name="asked class", marker=dict(color=PALETTE[2], opacity=0.3))
     others = (labels != label) & (labels != (-1 if negative is None else negative))
     fig.add_trace(data_trace(data[others], "other classes"))
