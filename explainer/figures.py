@@ -320,3 +320,12 @@ def curve_figure(x: np.ndarray, curves: dict[str, np.ndarray], title: str, x_tit
     if y_range is not None:
         fig.update_yaxes(range=list(y_range))
     return fig
+
+
+def focus(fig: go.Figure, centre: np.ndarray, half_width: float) -> go.Figure:
+    """Zoom a plane figure to the square of the given half-width around `centre` (for
+    details smaller than the whole view, such as one walk's last step)."""
+    cx, cy = float(centre[0]), float(centre[1])
+    fig.update_xaxes(range=[cx - half_width, cx + half_width])
+    fig.update_yaxes(range=[cy - half_width, cy + half_width])
+    return fig
