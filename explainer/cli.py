@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from explainer import checkpoints
 from explainer.datasets import DATASET_NAMES, make_dataset, parse_label
@@ -20,6 +19,7 @@ from explainer.fields import grid_field
 from explainer.guidance import Guidance
 from explainer.ideal import IdealDenoiser
 from explainer.metrics import sample_quality
+from explainer.runtime import configure_process
 from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
 from explainer.trained import TrainedModel
@@ -245,7 +245,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    torch.set_num_threads(1)  # as the server runs it; also the fastest here (DESIGN.md)
+    configure_process()  # one thread, as the server runs it; also the fastest here
     args = build_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], None] = args.run
     try:

@@ -6,8 +6,8 @@ labels; class names live in the registry so the UI can offer them by name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -48,7 +48,9 @@ def _moons(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     upper = np.stack([np.cos(angle), np.sin(angle)], axis=1)
     lower = np.stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)], axis=1)
     pts = np.where(labels[:, None] == 0, upper, lower)
-    pts = (pts - np.array([0.5, 0.25])) * 1.3
+    # The raw moons span x in [-1, 2]; centred, 0.9 puts them in [-1.35, 1.35] (x 1.3 spread
+    # them to +-2.1, outside the [-1.5, 1.5]^2 box every page and the field grid assume).
+    pts = (pts - np.array([0.5, 0.25])) * 0.9
     pts += rng.normal(0.0, 0.05, size=pts.shape)
     return pts, labels
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from explainer.guidance import Guidance, guided_eps
+from explainer.guidance import UNCONDITIONAL, Guidance, guided_eps
 from explainer.model import EpsModel
 from explainer.schedules import Schedule
 
@@ -39,7 +39,7 @@ class Field:
 
 
 def denoising_direction(model: EpsModel, schedule: Schedule, xy: np.ndarray, t: int,
-                        guidance: Guidance = Guidance()) -> Field:
+                        guidance: Guidance = UNCONDITIONAL) -> Field:
     t = schedule.check_t(t)
     guidance.check(model.num_classes)
     x = torch.as_tensor(xy, dtype=torch.float32)
@@ -49,7 +49,7 @@ def denoising_direction(model: EpsModel, schedule: Schedule, xy: np.ndarray, t: 
 
 
 def grid_field(model: EpsModel, schedule: Schedule, t: int, size: int = 32,
-               guidance: Guidance = Guidance(), extent: float = VIEW_EXTENT) -> Field:
+               guidance: Guidance = UNCONDITIONAL, extent: float = VIEW_EXTENT) -> Field:
     return denoising_direction(model, schedule, grid(size, extent), t, guidance)
 
 

@@ -8,7 +8,7 @@ the heads (create_quiver is ~300x slower).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -213,7 +213,8 @@ def animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.nda
                           yanchor="top", pad=dict(t=40, r=10), buttons=[
                               dict(label="▶ Play", method="animate",
                                    args=[None, dict(frame=dict(duration=60, redraw=True),
-                                                    fromcurrent=True, transition=dict(duration=0))]),
+                                                    fromcurrent=True,
+                                                    transition=dict(duration=0))]),
                               dict(label="❚❚", method="animate",
                                    args=[[None], dict(mode="immediate",
                                                       frame=dict(duration=0, redraw=False))])])],

@@ -38,6 +38,9 @@ class Guidance:
         return self
 
 
+UNCONDITIONAL = Guidance()
+
+
 def guided_eps(model: EpsModel, x_t: torch.Tensor, t: int, guidance: Guidance) -> torch.Tensor:
     null = model.num_classes
     if guidance.label is None:

@@ -18,7 +18,7 @@ from explainer.schedules import Schedule
 
 
 def ideal_x0_hat(x_t: torch.Tensor, data: torch.Tensor, alpha_t: float, sigma_t: float,
-                 chunk: int = 4096) -> torch.Tensor:
+                 chunk: int = 1024) -> torch.Tensor:
     """E[x0 | x_t] in closed form, computed in log space and in chunks of x_t."""
     if sigma_t <= 0:
         return x_t / alpha_t  # no noise: x_t is x0 scaled

@@ -23,7 +23,7 @@ from typing import Literal, get_args
 import numpy as np
 import torch
 
-from explainer.guidance import Guidance, guided_eps
+from explainer.guidance import UNCONDITIONAL, Guidance, guided_eps
 from explainer.model import EpsModel
 from explainer.schedules import Schedule
 
@@ -57,11 +57,22 @@ def posterior(schedule: Schedule, t: int, s: int) -> Posterior:
                      float(v * sigma_s**2 / sigma_t**2))
 
 
-def timesteps(T: int, steps: int) -> list[int]:
-    """steps + 1 integer times from T down to 0, as evenly spaced as integers allow."""
+def timesteps(T: int, steps: int, spacing: str = "linear") -> list[int]:
+    """steps + 1 distinct integer times from T down to 0.
+
+    "linear": evenly spaced in t (DDPM). "sigma": evenly spaced in sqrt(t), i.e. in
+    sigma_t for the random walk; evenly spaced t would end with one jump from
+    sigma = sigma_T / 10 to 0 at 100 steps, and that last x0_hat is a blurred average.
+    """
     if not 1 <= steps <= T:
         raise ValueError(f"steps must be in 1..{T} for this process, got {steps}")
-    return [int(t) for t in np.round(np.linspace(T, 0, steps + 1))]
+    u = np.linspace(1.0, 0.0, steps + 1)
+    raw = np.round(T * (u**2 if spacing == "sigma" else u)).astype(int)
+    # Rounding can repeat small times: walk up from t = 0 keeping them distinct.
+    times = raw[::-1].copy()
+    for k in range(1, len(times)):
+        times[k] = max(times[k], times[k - 1] + 1)
+    return [int(t) for t in times[::-1]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,19 +90,19 @@ class Trajectory:
 
 
 def sample(model: EpsModel, schedule: Schedule, sampler: str = "ddpm", n: int = 2000,
-           steps: int | None = None, guidance: Guidance = Guidance(), seed: int = 0,
+           steps: int | None = None, guidance: Guidance = UNCONDITIONAL, seed: int = 0,
            x_T: torch.Tensor | None = None) -> Trajectory:
     """Run one sampler from N(0, sigma_T^2 I) (or from x_T) and return the trajectory."""
     check_sampler_name(sampler)
     guidance.check(model.num_classes)
     if n <= 0:
         raise ValueError(f"the number of samples must be positive, got {n}")
-    times = timesteps(schedule.T, steps or schedule.T)
+    times = timesteps(schedule.T, steps or schedule.T, schedule.time_spacing)
     gen = torch.Generator().manual_seed(seed)
     x = x_T if x_T is not None else torch.randn(n, 2, generator=gen) * schedule.prior_std()
     xs, x0_hats = [x], []
     with torch.no_grad():
-        for t, s in zip(times[:-1], times[1:]):
+        for t, s in zip(times[:-1], times[1:], strict=True):
             eps_hat = guided_eps(model, x, t, guidance)
             alpha_t, sigma_t = float(schedule.alpha[t]), float(schedule.sigma[t])
             x0_hat = (x - sigma_t * eps_hat) / alpha_t

@@ -66,6 +66,11 @@ class Schedule:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def time_spacing(self) -> str:
+        """How samplers with fewer steps than T space them (see samplers.timesteps)."""
+        return "sigma" if self.name == "random_walk" else "linear"
+
     def check_t(self, t: int, allow_zero: bool = False) -> int:
         lo = 0 if allow_zero else 1
         if not lo <= int(t) <= self.T:
@@ -86,7 +91,9 @@ class Schedule:
 def ddpm_betas(T: int) -> np.ndarray:
     """Ho et al.'s linear betas (1e-4..0.02 at T = 1000), rescaled to T steps."""
     scale = 1000.0 / T
-    return np.linspace(1e-4 * scale, 0.02 * scale, T)
+    # Below T = 20 the rescaled betas pass 1 (1 - beta < 0: NaN alphas, or alpha_T = 0
+    # and x0_hat divides by zero). Clip as diffusers does (max_beta = 0.999).
+    return np.minimum(np.linspace(1e-4 * scale, 0.02 * scale, T), 0.999)
 
 
 def make_schedule(config: ProcessConfig | str = "ddpm") -> Schedule:

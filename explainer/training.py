@@ -15,8 +15,8 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -25,6 +25,8 @@ from explainer.datasets import Dataset, check_dataset_name, make_dataset
 from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
 from explainer.trained import TrainedModel
+
+TIME_SAMPLING = "mixed"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,24 @@ class Training:
         warm = min(1.0, (self.steps_done + 1) / self.config.warmup)
         return self.config.lr * warm * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
+    def _draw_times(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        """t for each example: uniform on 1..T (Algorithm 1), mixed for the random walk.
+
+        The random walk's sigma_t = s sqrt(t) spends most of 1..T at large noise; drawn
+        uniformly, t < T/40 (sigma < sigma_T / 6, where the fine detail is decided) gets
+        2.5% of the training. Half of each batch is instead drawn log-uniform in sigma.
+        Any weighting over t has the same minimiser (the true eps at each t), so this
+        changes only how fast each t is learned.
+        """
+        T = self.schedule.T
+        t = torch.randint(1, T + 1, (n,), generator=gen)
+        if self.schedule.name != "random_walk" or TIME_SAMPLING == "uniform":
+            return t
+        u = torch.rand(n // 2, generator=gen)
+        log_uniform = torch.exp(u * math.log(T)).round().long().clamp(1, T)  # sigma^2 ~ t
+        t[: n // 2] = log_uniform
+        return t
+
     def run(self) -> Iterator[TrainStats]:
         cfg = self.config
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -99,7 +119,7 @@ class Training:
             x0, y = x0_all[idx], y_all[idx]
             drop = torch.rand(cfg.batch, generator=gen) < cfg.label_dropout
             y = torch.where(drop, torch.full_like(y, null), y)
-            t = torch.randint(1, self.schedule.T + 1, (cfg.batch,), generator=gen)
+            t = self._draw_times(cfg.batch, gen)
             eps = torch.randn(cfg.batch, 2, generator=gen)
             x_t = self.schedule.add_noise(x0, t, eps)
             loss = ((self.network(x_t, t, y) - eps) ** 2).sum(-1).mean()
@@ -120,7 +140,7 @@ class Training:
     def _update_ema(self) -> None:
         # Early on the EMA would mostly remember the random init: ramp the decay up.
         decay = min(self.config.ema_decay, (1 + self.steps_done) / (10 + self.steps_done))
-        for e, p in zip(self.ema.parameters(), self.network.parameters()):
+        for e, p in zip(self.ema.parameters(), self.network.parameters(), strict=True):
             e.lerp_(p, 1 - decay)
 
     def model(self) -> TrainedModel:

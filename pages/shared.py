@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import gc
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import streamlit as st
-import torch
 
 from explainer import checkpoints
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, grid_field
 from explainer.guidance import Guidance
+from explainer.runtime import configure_process
 from explainer.samplers import Trajectory, sample
 from explainer.schedules import PROCESS_NAMES
 from explainer.trained import TrainedModel
 
 T = TypeVar("T")
 
-# One thread per process serves many sessions best on a small server (DESIGN.md).
-torch.set_num_threads(1)
+# One torch thread, fixed malloc threshold: see explainer/runtime.py.
+configure_process()
 # Streamlit runs gc.collect() after every rerun; freezing the objects that exist after
 # the imports keeps torch's many long-lived objects out of those collections
 # (150 ms -> ~1 ms per rerun on this machine). This module is imported once per process.

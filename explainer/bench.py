@@ -1,0 +1,138 @@
+"""``python -m explainer bench``: the speed and quality table of the backend.
+
+Everything here is measured on the spot (nothing is read back from a file), on one
+torch thread as the server runs it. Quality numbers are medians over several sample
+sets, since one draw of MMD^2 is noisy.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from explainer import checkpoints
+from explainer.datasets import DATASET_NAMES
+from explainer.fields import denoising_direction, field_agreement, grid_field
+from explainer.guidance import Guidance
+from explainer.metrics import class_share, sample_quality, spread
+from explainer.samplers import sample
+from explainer.schedules import PROCESS_NAMES, ProcessConfig, noised_cloud
+from explainer.trained import TrainedModel
+from explainer.training import TrainConfig, train
+
+TARGET_RATIO = 2.0  # "within 2x the data-vs-data floor"
+
+
+def timed(fn: Callable[[], object], repeats: int = 5) -> float:
+    """Median wall time of fn() in milliseconds, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def median_ratio(model: TrainedModel, sampler: str, steps: int | None, sets: int,
+                 n: int = 2000) -> float:
+    ratios = [sample_quality(sample(model.denoiser(), model.schedule, sampler, n, steps,
+                                    seed=100 + k).final, model.data.name, seed=200 + k).ratio
+              for k in range(sets)]
+    return statistics.median(ratios)
+
+
+def checkpoint_table(datasets: tuple[str, ...], sets: int) -> None:
+    print("\n## Shipped checkpoints (median of", sets, "sample sets of 2,000)")
+    print(f"{'checkpoint':28} {'DDPM/floor':>10} {'DDIM100/floor':>13} "
+          f"{'no-noise spread':>15} {'data spread':>11}  ok")
+    for dataset in datasets:
+        for process in PROCESS_NAMES:
+            model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
+            ddpm = median_ratio(model, "ddpm", None, sets)
+            ddim = median_ratio(model, "ddim", min(100, model.schedule.T), sets)
+            collapsed = spread(sample(model.denoiser(), model.schedule, "no_noise", 2000,
+                                      seed=1).final)
+            data = spread(model.data.points)
+            ok = ddpm <= TARGET_RATIO and ddim <= TARGET_RATIO and collapsed < data / 2
+            print(f"{dataset + '-' + process:28} {ddpm:10.2f} {ddim:13.2f} {collapsed:15.3f} "
+                  f"{data:11.3f}  {'yes' if ok else 'NO'}")
+
+
+def time_to_quality(budgets: tuple[float, ...], sets: int) -> None:
+    print("\n## Training from scratch on the spiral (DDPM process), by time budget")
+    print(f"{'budget s':>8} {'steps':>6} {'DDPM/floor':>10} {'DDIM100/floor':>13}")
+    reached = None
+    for seconds in budgets:
+        model = train(TrainConfig(dataset="spiral", process=ProcessConfig("ddpm"),
+                                  seconds=seconds, seed=0))
+        ddpm = median_ratio(model, "ddpm", None, sets)
+        ddim = median_ratio(model, "ddim", 100, sets)
+        print(f"{seconds:8.0f} {model.steps_trained:6d} {ddpm:10.2f} {ddim:13.2f}")
+        if reached is None and ddpm <= TARGET_RATIO:
+            reached = seconds
+    print(f"time to within {TARGET_RATIO:g}x the floor: "
+          + (f"<= {reached:g} s" if reached else f"not reached in {budgets[-1]:g} s"))
+
+
+def guidance_table(model: TrainedModel) -> None:
+    print("\n## Guidance on the", model.data.name, "(DDIM 50 steps, 2,000 samples per class)")
+    print(f"{'w':>4} " + " ".join(f"{name:>8}" for name in model.class_names) + "   mean")
+    for w in (0.0, 1.0, 2.0, 3.0, 5.0):
+        shares = [class_share(sample(model.denoiser(), model.schedule, "ddim", 2000, 50,
+                                     Guidance(k, w), seed=3).final,
+                              model.data.points, model.data.labels, k)
+                  for k in range(model.num_classes)]
+        print(f"{w:4.1f} " + " ".join(f"{100 * s:7.1f}%" for s in shares)
+              + f"  {100 * np.mean(shares):5.1f}%")
+
+
+def agreement_table(model: TrainedModel) -> None:
+    print("\n## Learned vs ideal field where the data is (x_t ~ q(x_t), 2,000 points)")
+    print(f"{'t':>5} {'mean cosine':>11} {'relative error':>14}")
+    T = model.schedule.T
+    for t in sorted({1, T // 20, T // 10, T // 4, T // 2, T} - {0}):
+        xy = noised_cloud(model.schedule, model.data.points, t, seed=t)
+        learned = denoising_direction(model.denoiser(), model.schedule, xy, t).v
+        ideal = denoising_direction(model.ideal(), model.schedule, xy, t).v
+        a = field_agreement(learned, ideal)
+        print(f"{t:5d} {a.mean_cosine:11.3f} {100 * a.relative_error:13.1f}%")
+
+
+def cost_table(model: TrainedModel) -> None:
+    T = model.schedule.T
+    print(f"\n## Interactive costs ({model.describe()}), median ms, 1 thread")
+    learned, ideal = model.denoiser(), model.ideal()
+    rows = [
+        ("learned field 32x32", timed(lambda: grid_field(learned, model.schedule, T // 2, 32))),
+        ("learned field 64x64", timed(lambda: grid_field(learned, model.schedule, T // 2, 64))),
+        ("ideal field 64x64, N = 2,000",
+         timed(lambda: grid_field(ideal, model.schedule, T // 2, 64))),
+        ("DDIM 50 steps, 2,000 points",
+         timed(lambda: sample(learned, model.schedule, "ddim", 2000, 50), repeats=3)),
+        (f"DDPM {T} steps, 2,000 points (no budget)",
+         timed(lambda: sample(learned, model.schedule, "ddpm", 2000), repeats=3)),
+    ]
+    for name, ms in rows:
+        budget = "" if "no budget" in name else ("  ok" if ms < 50 else "  OVER 50 ms")
+        print(f"{name:42} {ms:8.1f}{budget}")
+
+
+def run_bench(quick: bool = False) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    sets = 2 if quick else 5
+    print("# explainer bench" + (" (quick)" if quick else ""))
+    spiral = {p: checkpoints.load(checkpoints.pretrained_path("spiral", p))
+              for p in PROCESS_NAMES}
+    for model in spiral.values():
+        cost_table(model)
+    checkpoint_table(("spiral",) if quick else DATASET_NAMES, sets)
+    guidance_table(spiral["ddpm"])
+    for model in spiral.values():
+        agreement_table(model)
+    time_to_quality((2.0,) if quick else (5.0, 10.0, 20.0), sets)
