@@ -330,3 +330,14 @@ def focus(fig: go.Figure, centre: np.ndarray, half_width: float) -> go.Figure:
     fig.update_xaxes(range=[cx - half_width, cx + half_width])
     fig.update_yaxes(range=[cy - half_width, cy + half_width])
     return fig
+
+
+def angle_error_figure(degrees: np.ndarray, size: int, title: str,
+                       data: np.ndarray | None = None, zmax: float = 90.0) -> go.Figure:
+    """Per-arrow angle (degrees) between two fields on the view grid. Agreement is
+    transparent and disagreement opaque vermillion, so only the errors stand out on light
+    and dark themes (Magma's near-black 0 is repainted by Streamlit's frontend)."""
+    fig = heatmap_figure(degrees, size, title, "degrees", data, zmin=0.0, zmax=zmax)
+    fig.update_traces(colorscale=[[0.0, "rgba(213, 94, 0, 0)"], [1.0, "rgba(213, 94, 0, 1)"]],
+                      selector=dict(type="heatmap"))
+    return fig
