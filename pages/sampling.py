@@ -1,0 +1,216 @@
+"""Page 3: the reverse process. From pure noise back to data with three update rules:
+DDPM, the same rule without its injected noise (the cloud collapses), and DDIM."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from explainer import figures
+from explainer.guidance import Guidance
+from explainer.samplers import SAMPLER_LABELS, SAMPLER_NAMES
+from explainer.trained import TrainedModel
+from pages import shared
+
+SAMPLER_CHOICES = ("all", *SAMPLER_NAMES)
+CHOICE_LABELS = {"all": "All three side by side", **SAMPLER_LABELS}
+SHORT_NAMES = {"ddpm": "DDPM", "no_noise": "without noise", "ddim": "DDIM"}
+TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a third
+# Default steps: all of T = 100 for DDPM; for the random walk (T = 1000) a fifth of T,
+# which samples about as well and keeps the page quick.
+DEFAULT_STEPS = {"ddpm": 100, "random_walk": 200}
+POINT_COUNTS = (250, 500, 1000, 2000)
+DENOISERS = {"learned": "the trained network",
+             "ideal": "the perfect model (exact denoiser of the training set)"}
+COLLAPSED = 0.25  # a cloud with less than this share of the data's spread has collapsed
+
+
+# ---------------------------------------------------------------- text
+
+def introduction() -> None:
+    st.markdown(
+        "Generating data is the forward process run backwards. Start from **pure noise**: "
+        "a cloud drawn from the distribution every walk ends in at t = T. At each step, "
+        "ask the network where each point came from (its guess $\\hat x_0$, the vector "
+        "field of page 2) and move a little toward it, from t = T down to 0.\n\n"
+        "How exactly to move is a choice, and it matters:\n"
+        "- **DDPM**: step toward $\\hat x_0$, then **add a little fresh noise** (Ho et al., "
+        "Algorithm 2 on the Home page).\n"
+        "- **Without the noise**: the same step, with the fresh noise left out. The seed "
+        "article's claim: the points then **collapse toward the average of the data**, the "
+        "'blurry tree in a desert' of an image model.\n"
+        "- **DDIM**: no fresh noise either, yet correct, because it uses a different update: "
+        "it keeps each point's own predicted noise $\\hat\\epsilon$ and rescales it, "
+        "$x_s = \\alpha_s \\hat x_0 + \\sigma_s \\hat\\epsilon$. It is deterministic and "
+        "works with far fewer steps.\n\n"
+        "Press ▶ Play under a figure, or drag its t slider: the animation runs in your "
+        "browser. Orange lines follow a dozen points all the way.")
+    with st.expander("The maths: one posterior, three update rules"):
+        st.markdown(
+            "Every process here is $x_t = \\alpha_t x_0 + \\sigma_t \\epsilon$. For a step "
+            "from t down to s (s = t - 1 when steps = T), let $a = \\alpha_t / \\alpha_s$ "
+            "and $v = \\sigma_t^2 - a^2 \\sigma_s^2$. If we knew $x_0$, the forward process "
+            "would tell us exactly where $x_s$ lies:")
+        st.latex(r"q(x_s \mid x_t, x_0) = \mathcal N\!\left("
+                 r"\frac{a\,\sigma_s^2}{\sigma_t^2}\, x_t + \frac{\alpha_s v}{\sigma_t^2}\, x_0,"
+                 r"\;\frac{v\,\sigma_s^2}{\sigma_t^2}\, I\right)")
+        st.markdown(
+            "We don't know $x_0$, so we plug in the network's guess "
+            "$\\hat x_0 = (x_t - \\sigma_t \\hat\\epsilon) / \\alpha_t$.\n\n"
+            "- **DDPM** draws $x_s$ from this Gaussian: its mean plus "
+            "$\\sqrt{v \\sigma_s^2 / \\sigma_t^2}\\, z$ with fresh $z \\sim \\mathcal N(0, I)$ "
+            "(no noise on the very last step). For DDPM's schedule this is exactly Ho et "
+            "al.'s Algorithm 2; for the random walk the mean is "
+            "$\\frac{t-1}{t} x_t + \\frac1t \\hat x_0$, the Brownian bridge of page 1.\n"
+            "- **Without the noise**: $x_s$ = the mean. At large t every point's "
+            "$\\hat x_0$ is nearly the same, the average of the data (page 2: all arrows "
+            "point to the middle). The mean is a weighted average of $x_t$ and that "
+            "$\\hat x_0$, so each step pulls the cloud together, and nothing spreads it "
+            "out again. Precisely: what is left of each point's own noise, "
+            "$x_s - \\alpha_s \\hat x_0$, is $\\frac{a \\sigma_s^2}{\\sigma_t}\\hat\\epsilon$: "
+            "a factor $a \\sigma_s / \\sigma_t < 1$ less than the $\\sigma_s \\hat\\epsilon$ "
+            "the path needs, at every step. By the time t is small enough for "
+            "$\\hat x_0$ to tell the data's parts apart, the points are in one bunch.\n"
+            "- **DDIM** (Song et al. 2021, $\\eta = 0$): "
+            "$x_s = \\alpha_s \\hat x_0 + \\sigma_s \\hat\\epsilon$. It keeps exactly "
+            "$\\sigma_s \\hat\\epsilon$, so at every step the cloud has the spread the "
+            "forward process has at s, without any fresh randomness: the only randomness "
+            "is the starting noise.")
+
+
+# ---------------------------------------------------------------- controls
+
+def seed_input() -> int:
+    """The starting noise's seed, bound to the URL as ?seed= (same control as page 1)."""
+    shared.seed_from_url("seed", 0, shared.parse_number(0, 9999, int))
+    value = st.number_input("Seed", 0, 9999, step=1, key="seed",
+                            help="Which starting noise (and which injected noise) is drawn.")
+    shared.show_url_note("seed", value, 0)
+    shared.write_url("seed", value, 0)
+    return int(value)
+
+
+def default_steps(model: TrainedModel) -> int:
+    return min(model.schedule.T, DEFAULT_STEPS.get(model.schedule.name, 100))
+
+
+def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
+    T = model.schedule.T
+    # A steps value from a process with a larger T no longer fits: start from the default.
+    shared.forget_if_invalid("steps", lambda v: 1 <= v <= T)
+    choice_col, kind_col = st.columns([3, 2])
+    with choice_col:
+        sampler = shared.url_selectbox("Sampler", "sampler", SAMPLER_CHOICES, "all",
+                                       widget=st.radio, horizontal=True,
+                                       format_func=CHOICE_LABELS.get)
+    with kind_col:
+        kind = shared.url_selectbox("Denoiser", "denoiser", tuple(DENOISERS), "learned",
+                                    format_func=DENOISERS.get,
+                                    help="The perfect model computes E[x0 | x_t] exactly "
+                                         "from the training set: what a network would "
+                                         "output if training were perfect.")
+    steps_col, n_col, seed_col, x0_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+    with steps_col:
+        steps = shared.url_slider(f"Steps (of T = {T})", "steps", 1, T, default_steps(model),
+                                  help="How many updates from t = T to 0. DDPM and its "
+                                       "no-noise twin want many; DDIM copes with few.")
+    with n_col:
+        n = shared.url_selectbox("Points", "n", POINT_COUNTS, 1000)
+    with seed_col:
+        seed = seed_input()
+    with x0_col:
+        show_x0_hat = st.checkbox("Show x̂₀", key="show_x0_hat",
+                                  help="Draw the network's guess x̂₀ (green) at each step: "
+                                       "where each point is heading.")
+    return sampler, kind, steps, n, seed, show_x0_hat
+
+
+# ---------------------------------------------------------------- figures and numbers
+
+def quality_text(ratio: float) -> str:
+    if not math.isfinite(ratio):
+        return "no finite samples"
+    return f"{ratio:.1f}x" if ratio < 100 else f"{ratio:.0f}x"
+
+
+def numbers_block(numbers: shared.SampleNumbers, data_spread: float) -> None:
+    st.markdown(
+        f"Quality **{quality_text(numbers.quality)}** the floor  \n"
+        f"Spread **{numbers.spread:.2f}** (data {data_spread:.2f})  \n"
+        f"Distance to data **{numbers.distance:.3f}**")
+
+
+NUMBERS_HELP = (
+    "**Quality**: MMD² between the samples and a fresh draw of the data, divided by the "
+    "same number between two draws of the data (the floor): 1x or less means the samples "
+    "are as close to the data as real data is. **Spread**: RMS distance from the cloud's "
+    "own centre. **Distance to data**: mean distance from a sample to its nearest "
+    "training point (small even for a collapsed cloud, if it lands on the data).")
+
+
+def one_sampler(active: shared.Active, sampler: str, kind: str, steps: int, n: int,
+                seed: int, show_x0_hat: bool) -> shared.SampleNumbers:
+    model = active.model
+    trajectory = shared.cached_trajectory(active.key, model, kind, sampler, steps, n,
+                                          Guidance(), seed)
+    numbers = shared.cached_sample_numbers(active.key, model, kind, sampler, steps, n,
+                                           Guidance(), seed)
+    data_spread, data_centre = shared.cached_data_numbers(active.key, model)
+    title = f"{TITLES[sampler]}, {steps} steps"
+    fig = figures.sampling_animation_figure(trajectory.xs, trajectory.x0_hats,
+                                            trajectory.times, title, model.data.points,
+                                            show_x0_hat, data_centre)
+    st.plotly_chart(fig, key=f"chart_sampling_{sampler}", alt=(
+        f"Animation of {n} points moving from noise at t = {model.schedule.T} to samples at "
+        f"t = 0 with {SAMPLER_LABELS[sampler]} in {steps} steps, over the grey training data; "
+        f"a star marks the data's average. Final spread {numbers.spread:.2f}, data "
+        f"{data_spread:.2f}."))
+    numbers_block(numbers, data_spread)
+    return numbers
+
+
+def describe(sampler: str, numbers: shared.SampleNumbers, data_spread: float,
+             data_centre: tuple[float, float]) -> str:
+    name = SHORT_NAMES[sampler]
+    x, y = numbers.centre
+    if numbers.spread < COLLAPSED * data_spread:
+        return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
+                f"{quality_text(numbers.quality)} floor: collapsed into one spot at "
+                f"({x:.2f}, {y:.2f}); the data's average is at "
+                f"({data_centre[0]:.2f}, {data_centre[1]:.2f})")
+    if numbers.spread < 0.8 * data_spread:
+        return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
+                f"{quality_text(numbers.quality)} floor: shrunk to "
+                f"{numbers.spread / data_spread:.0%} of the data's spread")
+    return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
+            f"{quality_text(numbers.quality)} floor")
+
+
+@st.fragment
+def reverse_process(active: shared.Active) -> None:
+    """The controls and the figures they drive (reruns alone when a control moves)."""
+    model = active.model
+    sampler, kind, steps, n, seed, show_x0_hat = controls(model)
+    chosen = SAMPLER_NAMES if sampler == "all" else (sampler,)
+    results = {}
+    with st.spinner("Sampling..."):
+        for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+            with column:
+                results[name] = one_sampler(active, name, kind, steps, n, seed, show_x0_hat)
+    st.caption(NUMBERS_HELP)
+    data_spread, data_centre = shared.cached_data_numbers(active.key, model)
+    shared.sentence("; ".join(describe(name, numbers, data_spread, data_centre)
+                              for name, numbers in results.items()) + ".")
+    if kind == "ideal":
+        st.caption("The perfect model knows only the training set, so its good samples land "
+                   "on (copies of) training points: a network that fitted its data this "
+                   "perfectly would memorise it rather than generalise.")
+
+
+# ---------------------------------------------------------------- the page
+
+active = shared.active_model()
+st.title("3. Sampling: from noise back to data")
+introduction()
+reverse_process(active)
