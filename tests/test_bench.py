@@ -1,0 +1,23 @@
+"""`python -m explainer bench --quick` runs end to end and prints every table."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_bench_quick_prints_every_table() -> None:
+    result = subprocess.run([sys.executable, "-m", "explainer", "bench", "--quick"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for heading in ("Interactive costs", "Shipped checkpoints", "Guidance on the spiral",
+                    "Learned vs ideal field", "Training from scratch"):
+        assert heading in out
+    # The guidance table has a row per w; at w = 3 the mean share is a percentage.
+    row = next(line for line in out.splitlines() if line.strip().startswith("3.0"))
+    assert row.rstrip().endswith("%")
