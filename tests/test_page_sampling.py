@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explainer import checkpoints
 from explainer.datasets import DATASET_NAMES
 from explainer.metrics import spread
 from explainer.schedules import PROCESS_NAMES
@@ -19,12 +20,17 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/sampling.py"
 
 
-def open_page(**params: str) -> AppTest:
-    """The sampling page opened from a link with these query parameters."""
+def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> AppTest:
+    """The sampling page opened from a link with these query parameters, with the given
+    pretrained model active."""
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
+    # AppTest's switch_page runs the page script alone, not app.py around it, so the
+    # sidebar (whose widgets hold the model choice) is not drawn: choose the model the
+    # way those widgets would, through their session-state keys.
+    at.session_state["dataset"], at.session_state["process"] = dataset, process
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -57,7 +63,11 @@ def warnings(at: AppTest) -> str:
 @pytest.mark.parametrize("dataset", DATASET_NAMES)
 def test_renders_for_every_model(dataset: str, process: str) -> None:
     at = open_page(dataset=dataset, process=process, n="250", steps="4")
+    model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
+    assert at.slider(key="steps").max == model.schedule.T
     figures = charts(at)
+    data = next(d for d in figures["chart_sampling_ddpm"]["data"] if d["name"] == "training data")
+    assert np.allclose(array(data["x"]), model.data.points[:, 0])  # this model's data
     assert set(figures) == {"chart_sampling_ddpm", "chart_sampling_no_noise",
                             "chart_sampling_ddim"}
     for figure in figures.values():
@@ -120,3 +130,14 @@ def test_a_bad_link_falls_back_with_a_note(key: str, value: str, default: object
     assert f"{key}={value}" in warnings(at)
     widget = at.radio(key=key) if key == "sampler" else at.slider(key=key)
     assert widget.value == default
+
+
+def test_switching_to_a_process_with_fewer_steps_resets_steps() -> None:
+    at = open_page(process="random_walk", steps="500", sampler="ddim", n="250")
+    assert at.slider(key="steps").value == 500
+    at.session_state["process"] = "ddpm"  # as the sidebar's box does; T = 100 < 500
+    at.run()
+    assert not at.exception
+    assert at.slider(key="steps").value == 100
+    assert len(charts(at)["chart_sampling_ddim"]["frames"]) == 50  # 101 times, subsampled
+    assert not warnings(at)
