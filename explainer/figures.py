@@ -341,3 +341,20 @@ def angle_error_figure(degrees: np.ndarray, size: int, title: str,
     fig.update_traces(colorscale=[[0.0, "rgba(213, 94, 0, 0)"], [1.0, "rgba(213, 94, 0, 1)"]],
                       selector=dict(type="heatmap"))
     return fig
+
+
+def comparison_field_figure(xy: np.ndarray, v_top: np.ndarray, v_under: np.ndarray,
+                            data: np.ndarray | None, title: str, spacing: float,
+                            names: tuple[str, str] = ("learned", "ideal (exact)"),
+                            under_colour: str = PALETTE[5]) -> go.Figure:
+    """Two fields on one grid: `v_under` first, in one colour with wider shafts, then
+    `v_top` over it, coloured by magnitude. Where the two agree the top arrow hides the
+    other, so `under_colour` shows exactly where (and how) they differ."""
+    fig = go.Figure()
+    if data is not None:
+        fig.add_trace(data_trace(data))
+    under = arrow_traces(xy, v_under, names[1], spacing, under_colour, showscale=False)
+    under[0].line.width = 3
+    fig.add_traces(under)
+    fig.add_traces(arrow_traces(xy, v_top, names[0], spacing))
+    return plane_layout(fig, title)
