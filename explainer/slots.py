@@ -48,6 +48,7 @@ class SlotStatus:
 class TrainingSlots:
     capacity: int
     stale_after: float = 30.0
+    patience: float = 600.0  # how long a caller should wait in the queue before giving up
     clock: Callable[[], float] = time.monotonic
     _cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _queue: deque[Ticket] = field(default_factory=deque, repr=False)

@@ -1,0 +1,476 @@
+"""5. Train your own: pick data, a noise process, a budget and a model size; train a tiny
+model live; it then drives every page in this browser session, and can be downloaded.
+A checkpoint can also be uploaded.
+
+How a training survives Streamlit's reruns: the Training object and its step iterator
+live in st.session_state (a Job). Any click while it trains (Stop, the sidebar...) makes
+Streamlit raise a control exception inside the loop at its next st.* call; the `finally`
+gives the server's training slot back, the Job stays as it was, and the rerun finishes
+it (Stop: Training.model() gives the EMA model at any step) or resumes the same iterator.
+Closing the tab makes Streamlit request a stop of the script, which lands the same way.
+Training always works on its own fresh network, never on a cached model.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit import runtime
+from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.scriptrunner import RerunException, StopException, get_script_run_ctx
+
+from explainer import checkpoints, figures
+from explainer.checkpoints import CheckpointError
+from explainer.datasets import DATASET_NAMES
+from explainer.fields import VIEW_EXTENT
+from explainer.metrics import sample_quality
+from explainer.samplers import sample
+from explainer.schedules import PROCESS_NAMES, ProcessConfig
+from explainer.slots import Ticket, TrainingSlots, server_slots
+from explainer.trained import TrainedModel
+from explainer.training import TrainConfig, Training, TrainStats, smoothed
+from pages import shared
+
+JOB_KEY = "train_job"  # session_state: the Job in progress (paused between reruns)
+RESULT_KEY = "train_result"  # session_state: what the result section shows
+NOTICE_KEY = "train_notice"  # session_state: (kind, text) to show once, e.g. "cancelled"
+UPLOAD_KEY = "train_upload"
+SOURCE_KEY = "source"  # the sidebar's "Using: pretrained / your model" (pages/shared.py)
+DRAW_EVERY = 0.5  # seconds between live updates: a quiet websocket, a smooth enough bar
+WAIT_POLL = 0.5  # seconds between looks at the queue while the server is busy
+N_SAMPLES = 2000  # samples for the quality number (as the pretrained checkpoints)
+MAX_CURVE_POINTS = 400  # the loss curve sent to the browser is thinned to this
+
+
+@dataclass(eq=False)
+class Job:
+    """One training in progress: it outlives the script run that started it."""
+
+    training: Training
+    steps: Iterator[TrainStats]  # training.run(), resumed where the last run left it
+    budget: str  # "20 s" or "1,000 steps", for the progress text
+    last: TrainStats | None = None
+    source: str | None = None  # the sidebar's "Using" before Train, restored on cancel
+    stop_requested: bool = False
+    cancelled: bool = False
+    draws: int = 0  # live chart updates so far (their element keys must differ)
+
+
+@dataclass(eq=False)
+class Result:
+    """The finished model's numbers, kept so that reruns redraw without recomputing."""
+
+    model_id: str
+    samples: np.ndarray  # DDPM samples the quality was measured on
+    losses: list[float] | None  # None for an uploaded checkpoint
+    how: str  # one line: how this model came to be
+
+
+@dataclass(eq=False)
+class LiveView:
+    status: st.delta_generator.DeltaGenerator
+    cancel: st.delta_generator.DeltaGenerator
+    chart: st.delta_generator.DeltaGenerator
+
+
+# ---------------------------------------------------------------- callbacks (run first)
+
+def prefer_user_model() -> None:
+    """Point the sidebar's "Using" switch at "your model". Only a callback can do this
+    once the switch exists: app.py draws it before this page runs, and Streamlit refuses
+    to set a widget's key after the widget is drawn in the same run."""
+    st.session_state[SOURCE_KEY] = "your model"
+
+
+def start_job(config: TrainConfig, budget: str) -> None:
+    if st.session_state.get(JOB_KEY) is not None:
+        return  # a double click: keep the training that is already running
+    training = Training(config)
+    job = Job(training, training.run(), budget, source=st.session_state.get(SOURCE_KEY))
+    st.session_state[JOB_KEY] = job
+    st.session_state.pop(NOTICE_KEY, None)
+    prefer_user_model()  # the model being trained is the one to use when it is done
+
+
+def request_stop() -> None:
+    job = st.session_state.get(JOB_KEY)
+    if job is not None and job.training.steps_done == 0:
+        cancel_wait()  # nothing trained yet: stopping is cancelling
+    elif job is not None:
+        job.stop_requested = True
+
+
+def cancel_wait() -> None:
+    job = st.session_state.get(JOB_KEY)
+    if job is not None:
+        job.cancelled = True
+        if job.source is not None:
+            st.session_state[SOURCE_KEY] = job.source  # as it was before Train
+
+
+def load_upload(data: bytes, name: str) -> TrainedModel:
+    """A validated checkpoint with its quality measured; CheckpointError if unusable."""
+    model = checkpoints.load(data, name=name)
+    if model.quality is None:
+        samples = ddpm_samples(model)
+        model = model.with_quality(sample_quality(samples, model.data.name))
+    return model
+
+
+def on_upload() -> None:
+    """A new file in the uploader: use it if it is a good checkpoint, else say why.
+    Runs as a callback, before the sidebar is drawn, so the "Using" switch follows."""
+    file = st.session_state.get(UPLOAD_KEY)
+    if file is None:
+        return
+    try:
+        model = load_upload(file.getvalue(), file.name)
+    except CheckpointError as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"{exc}. Nothing was changed.")
+        return
+    samples = ddpm_samples(model)
+    store(model, samples, None, f"uploaded from {file.name}")
+    st.session_state[NOTICE_KEY] = ("success", f"Loaded {file.name}: now your model.")
+
+
+# ---------------------------------------------------------------- backend calls
+
+def ddpm_samples(model: TrainedModel) -> np.ndarray:
+    traj = sample(model.denoiser(), model.schedule, "ddpm", N_SAMPLES, seed=1)
+    return traj.final
+
+
+def store(model: TrainedModel, samples: np.ndarray, losses: list[float] | None,
+          how: str) -> None:
+    """Make `model` this session's model (the other pages then use it)."""
+    try:
+        shared.set_user_model(model)
+    except StreamlitAPIException:
+        # The sidebar's "Using" switch was drawn earlier in this run, so its key cannot be
+        # set now. Store the model the same way; the switch stays where the Train/Stop
+        # click (prefer_user_model) or the user's own later choice put it.
+        st.session_state[shared.USER_MODEL_KEY] = (uuid.uuid4().hex, model)
+    model_id, _ = shared.user_model()  # type: ignore[misc]
+    st.session_state[RESULT_KEY] = Result(model_id, samples, losses, how)
+
+
+# ---------------------------------------------------------------- the session's life
+
+def session_alive() -> bool:
+    """False once the browser session is gone (tab closed). Streamlit also requests a
+    stop of the script then, which raises at the next st.* call; this is the backstop."""
+    if not runtime.exists():
+        return True  # AppTest, or bare mode: no sessions to lose
+    ctx = get_script_run_ctx()
+    return ctx is None or runtime.get_instance().is_active_session(ctx.session_id)
+
+
+def leaving_page(exc: RerunException) -> bool:
+    ctx = get_script_run_ctx()
+    target = exc.rerun_data.page_script_hash
+    return ctx is not None and bool(target) and target != ctx.page_script_hash
+
+
+# ---------------------------------------------------------------- training, live
+
+def run_job(job: Job, view: LiveView) -> None:
+    """Wait for a slot, train to the end of the budget, finish. Any interruption leaves
+    the Job in session_state, paused, and the slot free."""
+    slots = server_slots()
+    ticket = slots.join()
+    try:
+        if not wait_for_slot(job, slots, ticket, view):
+            return
+        view.cancel.empty()
+        if not train(job, slots, ticket, view):
+            return  # the session went away: nobody to show the model to
+        finish(job, view, stopped=False)
+    except RerunException as exc:
+        if leaving_page(exc):
+            job.stop_requested = True  # coming back finishes it with the model so far
+        raise
+    except StopException:
+        # The toolbar's Stop, or the session went away: either way, stop training. If the
+        # session comes back (a reconnect), the next run finishes with the model so far.
+        job.stop_requested = True
+        raise
+    finally:
+        slots.leave(ticket)
+
+
+def wait_for_slot(job: Job, slots: TrainingSlots, ticket: Ticket, view: LiveView) -> bool:
+    started = time.monotonic()
+    cancel_shown = False
+    while not slots.wait(ticket, timeout=WAIT_POLL):
+        waited = time.monotonic() - started
+        s = slots.status(ticket)
+        if not session_alive():
+            return False
+        if waited > slots.patience:
+            del st.session_state[JOB_KEY]
+            st.session_state[NOTICE_KEY] = ("error", (
+                f"The server stayed busy for {waited:.0f} s ({s.running} trainings running, "
+                f"at most {s.capacity} at once). Nothing was trained; please try again in "
+                "a few minutes, or use the pretrained models meanwhile."))
+            st.rerun()
+        if not cancel_shown:
+            view.cancel.button("Cancel waiting", key="train_cancel", on_click=cancel_wait)
+            cancel_shown = True
+        view.status.warning(
+            f"The server is busy: {s.running} trainings are running (at most {s.capacity} "
+            f"at once); waiting for a free slot... {_ahead(s.ahead)} "
+            f"Waited {waited:.0f} s.", icon=":material/hourglass_top:")
+    return True
+
+
+def _ahead(n: int) -> str:
+    return "You are next." if n == 0 else f"{n} ahead of you."
+
+
+def train(job: Job, slots: TrainingSlots, ticket: Ticket, view: LiveView) -> bool:
+    """Step until the budget is used up; False if the session went away meanwhile."""
+    last_draw = 0.0
+    draw(job, view)
+    for stats in job.steps:
+        job.last = stats
+        now = time.monotonic()
+        if now - last_draw >= DRAW_EVERY:
+            last_draw = now
+            slots.beat(ticket)
+            if not session_alive():
+                return False
+            draw(job, view)  # also where a Stop click interrupts us (RerunException)
+    return True
+
+
+def progress_text(job: Job) -> str:
+    s = job.last
+    if s is None:
+        return f"Starting: budget {job.budget}..."
+    return (f"Step {s.step:,} · loss {s.loss:.3f} · {s.elapsed:.1f} s "
+            f"(budget {job.budget})")
+
+
+def draw(job: Job, view: LiveView) -> None:
+    fraction = 0.0 if job.last is None else job.last.progress
+    view.status.progress(fraction, text=progress_text(job))
+    if job.training.losses:
+        job.draws += 1
+        view.chart.plotly_chart(loss_chart(job.training.losses), width="stretch",
+                                key=f"train_loss_live_{job.draws}",
+                                alt=loss_alt(job.training.losses))
+
+
+def loss_chart(losses: list[float]) -> go.Figure:
+    """The loss curve, thinned to a few hundred points (a 2-minute run has ~20,000
+    steps; sending all of them twice a second would flood a classroom's websockets)."""
+    steps = np.arange(1, len(losses) + 1)
+    keep = np.unique(np.linspace(0, len(losses) - 1, MAX_CURVE_POINTS).astype(int))
+    return figures.loss_figure(steps[keep], np.asarray(losses)[keep], smoothed(losses)[keep])
+
+
+def loss_alt(losses: list[float]) -> str:
+    return (f"Training loss over {len(losses):,} steps on a log scale: the batch loss and "
+            f"its running mean, now {smoothed(losses)[-1]:.3f}.")
+
+
+def finish(job: Job, view: LiveView, stopped: bool) -> None:
+    """Take the EMA model as it is now, measure it, make it this session's model."""
+    del st.session_state[JOB_KEY]
+    steps = job.training.steps_done
+    if steps == 0:
+        st.session_state[NOTICE_KEY] = ("info", "Stopped before the first training step: "
+                                        "nothing was trained and nothing changed.")
+        st.rerun()
+    view.status.info(f"{'Stopped' if stopped else 'Done'} after {steps:,} steps. Measuring "
+                     f"the model: {N_SAMPLES:,} DDPM samples against fresh data...",
+                     icon=":material/straighten:")
+    model = job.training.model()
+    samples = ddpm_samples(model)
+    model = model.with_quality(sample_quality(samples, model.data.name))
+    elapsed = job.last.elapsed if job.last else 0.0
+    how = (f"trained here for {steps:,} steps ({elapsed:.0f} s"
+           f"{', stopped early' if stopped else ''})")
+    store(model, samples, list(job.training.losses), how)
+    st.rerun()  # redraw everything, the sidebar's "Using" switch included
+
+
+# ---------------------------------------------------------------- the page
+
+def controls(disabled: bool) -> tuple[TrainConfig, str]:
+    left, right = st.columns(2, gap="large")
+    with left:
+        dataset = shared.url_selectbox("Dataset", "train_dataset", list(DATASET_NAMES),
+                                       "spiral", disabled=disabled)
+        process = shared.url_selectbox("Noise process", "train_process", list(PROCESS_NAMES),
+                                       "ddpm", format_func=shared.PROCESS_LABELS.get,
+                                       disabled=disabled)
+        kind = shared.url_selectbox("Budget", "train_budget", ["seconds", "steps"], "seconds",
+                                    widget=st.radio, horizontal=True, disabled=disabled)
+        if kind == "seconds":
+            seconds = shared.url_slider("Training time (seconds)", "train_seconds", 5, 120,
+                                        20, disabled=disabled)
+            steps, budget = 3000, f"{seconds} s"
+        else:
+            steps = shared.url_slider("Optimiser steps", "train_steps", 100, 5000, 1000,
+                                      step=100, disabled=disabled)
+            seconds, budget = None, f"{steps:,} steps"
+    with right:
+        hidden = shared.url_selectbox("Hidden width (neurons per layer)", "train_hidden",
+                                      [64, 128, 256], 128, widget=st.radio, horizontal=True,
+                                      disabled=disabled)
+        depth = shared.url_selectbox("Depth (hidden layers)", "train_depth", [2, 3, 4], 3,
+                                     widget=st.radio, horizontal=True, disabled=disabled)
+        shared.seed_from_url("train_seed", 0, shared.parse_number(0, 9999))
+        seed = st.number_input("Seed (initial weights and batches)", 0, 9999, step=1,
+                               key="train_seed", disabled=disabled)
+        shared.show_url_note("train_seed", seed, 0)
+        shared.write_url("train_seed", seed, 0)
+    config = TrainConfig(dataset=dataset, process=ProcessConfig(process), steps=steps,
+                         seconds=seconds, hidden=hidden, depth=depth, seed=int(seed))
+    return config, budget
+
+
+def show_notice() -> None:
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice is not None:
+        kind, text = notice
+        getattr(st, kind)(text)
+
+
+def show_result() -> None:
+    mine = shared.user_model()
+    if mine is None:
+        return
+    model_id, model = mine
+    result: Result | None = st.session_state.get(RESULT_KEY)
+    if result is None or result.model_id != model_id:
+        result = Result(model_id, ddpm_samples(model), None, "")
+    st.subheader("Your model")
+    if result.losses:
+        st.plotly_chart(loss_chart(result.losses), width="stretch", key="train_loss_final",
+                        alt=loss_alt(result.losses))
+        st.caption("The training loss |eps - eps_hat|² per step (grey) and its running mean "
+                   "(orange), on a log scale: it falls fast at first, then slowly.")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        fig = figures.plane_layout(go.Figure([
+            figures.data_trace(model.data.points, "training data"),
+            figures.points_trace(result.samples, "your model's DDPM samples", size=3,
+                                 opacity=0.6),
+        ]), "Your model's samples over the training data")
+        st.plotly_chart(fig, width="stretch", key="train_samples",
+                        alt=f"{len(result.samples):,} samples from your model drawn over the "
+                            f"{model.data.name} training data.")
+        shared.sentence(result_sentence(model, result))
+    with right:
+        quality = model.quality
+        if quality is not None:
+            st.metric("Sample quality (lower is better)", f"{quality.ratio:.1f}x the floor",
+                      help="MMD² between 2,000 samples and 2,000 fresh data points, divided "
+                           "by the same number for two fresh draws of the data (the floor). "
+                           "1x: as close to the data as the data is to itself.")
+        st.markdown(f"**{model.describe()}**" + (f", {result.how}" if result.how else ""))
+        pretrained = pretrained_quality(model)
+        if pretrained:
+            st.caption(pretrained)
+        if st.session_state.get(SOURCE_KEY) == "your model":
+            st.markdown("Every page now uses this model (switch back in the sidebar: "
+                        "*Using: pretrained*).")
+        else:
+            st.markdown("The sidebar is set to *Using: pretrained*; switch it to "
+                        "*your model* to use this model on every page.")
+        name = f"{model.data.name}-{model.schedule.name}-{model.steps_trained}steps.pt"
+        st.download_button("Download the checkpoint (.pt)", lambda: checkpoints.to_bytes(model),
+                           file_name=name, mime="application/octet-stream",
+                           on_click="ignore", icon=":material/download:",
+                           key="train_download")
+
+
+def result_sentence(model: TrainedModel, result: Result) -> str:
+    n = len(result.samples)
+    text = (f"{n:,} DDPM samples of your model (blue) over its {len(model.data.points):,} "
+            f"training points (grey)")
+    if model.quality is not None:
+        text += f": {model.quality.sentence()} (1.0x = as close as a fresh draw of the data)"
+    outside = int((np.abs(result.samples) > VIEW_EXTENT).any(axis=1).sum())
+    if outside:
+        text += (f". {outside:,} of the samples ({outside / n:.0%}) land outside this view: "
+                 "the model needs more training")
+    return text + "."
+
+
+def pretrained_quality(model: TrainedModel) -> str | None:
+    try:
+        ref = shared.pretrained(model.data.name, model.schedule.name)
+    except (CheckpointError, ValueError):
+        return None
+    if ref.quality is None:
+        return None
+    return (f"For comparison, the pretrained {model.data.name} / {model.schedule.name} model: "
+            f"{ref.quality.ratio:.1f}x the floor after {ref.steps_trained:,} steps.")
+
+
+def upload_section(disabled: bool) -> None:
+    with st.expander("Load a checkpoint (.pt) saved from this app"):
+        st.file_uploader("Checkpoint file", type=["pt"], key=UPLOAD_KEY, on_change=on_upload,
+                         disabled=disabled,
+                         help="A file downloaded from this page. It is checked before use; "
+                              "a file that is not a valid checkpoint changes nothing.")
+
+
+def page() -> None:
+    st.title("5. Train your own")
+    st.markdown(
+        "Everything so far used a model trained in advance. Here you train one yourself, "
+        "live: pick the data, the noise process, how long to train and how big the network "
+        "is, and press **Train**. The loss curve shows the network getting better at "
+        "guessing the noise; when it stops, 2,000 samples drawn from your model are "
+        "compared with the data. Your model then drives every other page in this browser "
+        "session, and you can download it.")
+    with st.expander("What happens when you press Train"):
+        st.markdown(
+            "Each step draws a batch of 2,048 training points $x_0$, a step "
+            "$t \\sim \\mathrm{Uniform}\\{1..T\\}$ and noise $\\epsilon \\sim \\mathcal N(0, I)$ "
+            "for each, makes $x_t = \\alpha_t x_0 + \\sigma_t \\epsilon$ and nudges the "
+            "network to shrink $\\lVert \\epsilon - \\hat\\epsilon(x_t, t, y)\\rVert^2$ "
+            "(Adam, learning rate warm-up then cosine decay over the budget). A quarter of "
+            "the time the class label $y$ is hidden, so the same network also learns the "
+            "unconditional model that guidance needs. Sampling uses an exponential moving "
+            "average of the weights, which is smoother than the last step's weights. The "
+            "loss never reaches 0: from a noisy point the noise cannot be known exactly, "
+            "only guessed on average.")
+    job: Job | None = st.session_state.get(JOB_KEY)
+    config, budget = controls(disabled=job is not None)
+    go_col, stop_col, note_col = st.columns([1, 1, 4], vertical_alignment="center")
+    go_col.button("Train", type="primary", icon=":material/play_arrow:", key="train_go",
+                  on_click=start_job, args=(config, budget), disabled=job is not None,
+                  width="stretch")
+    stop_col.button("Stop", icon=":material/stop:", key="train_stop", on_click=request_stop,
+                    disabled=job is None, width="stretch",
+                    help="End training now and keep the model trained so far.")
+    note_col.caption("Training runs while this page is open; leaving the page or closing "
+                     "the tab stops it (the model so far is kept).")
+    view = LiveView(st.empty(), st.empty(), st.empty())
+    show_notice()
+    if job is not None and job.cancelled:
+        del st.session_state[JOB_KEY]
+        st.session_state[NOTICE_KEY] = ("info", "Cancelled: nothing was trained and nothing "
+                                        "changed.")
+        st.rerun()
+    elif job is not None and job.stop_requested:
+        finish(job, view, stopped=True)
+    elif job is not None:
+        run_job(job, view)
+    show_result()
+    upload_section(disabled=st.session_state.get(JOB_KEY) is not None)
+
+
+if __name__ == "__main__":  # Streamlit runs pages as __main__; tests import the helpers
+    page()

@@ -1,0 +1,300 @@
+"""Page 5 (train your own) and the server's training slots.
+
+- TrainingSlots: at most `capacity` holders at once, first come first served, a lost
+  ticket cannot block the queue for good (unit tests with threads and a fake clock).
+- The page's training loop gives its slot back when Streamlit interrupts it (a click
+  reruns the script, a closed tab stops it) and keeps the Job to finish or resume.
+- AppTest: a short training finishes and its model is then used by another page; a
+  stopped job keeps the model trained so far; a paused job resumes its own iterator; a
+  busy server makes Train wait, then train or give up with a message; uploads: bad files
+  change nothing, a good one becomes the model.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.runtime.scriptrunner import RerunData, RerunException, StopException
+from streamlit.testing.v1 import AppTest
+
+from explainer import slots
+from explainer.datasets import make_dataset
+from explainer.slots import TrainingSlots
+from explainer.training import TrainConfig, Training
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGE = "pages/train.py"
+SMALL = {"train_budget": "steps", "train_steps": "100", "train_hidden": "64",
+         "train_depth": "2"}
+
+
+# ---------------------------------------------------------------- TrainingSlots
+
+def test_slots_never_exceed_capacity_and_serve_everyone() -> None:
+    pool = TrainingSlots(capacity=2)
+    running, peak, lock = [0], [0], threading.Lock()
+    served: list[int] = []
+
+    def visitor(i: int) -> None:
+        ticket = pool.join()
+        try:
+            while not pool.wait(ticket, timeout=0.05):
+                pass
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+                served.append(i)
+        finally:
+            pool.leave(ticket)
+
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(served) == list(range(8))
+    assert peak[0] == 2  # the limit was reached, never passed
+    assert pool.status().running == 0 and pool.status().waiting == 0
+
+
+def test_slots_first_come_first_served_and_leaving_the_queue() -> None:
+    pool = TrainingSlots(capacity=1)
+    holder, a, b = pool.join(), pool.join(), pool.join()
+    assert pool.wait(holder, 0)
+    assert not pool.wait(b, 0.05)  # b is behind a
+    assert pool.status(a).ahead == 0 and pool.status(b).ahead == 1
+    assert pool.status().running == 1 and pool.status().waiting == 2
+    pool.leave(a)  # a gives up waiting (Cancel, or its tab closed)
+    assert pool.status(b).ahead == 0
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(pool.wait(b, 5)))
+    waiter.start()
+    time.sleep(0.1)
+    assert not got  # still held
+    pool.leave(holder)
+    waiter.join(5)
+    assert got == [True]
+    pool.leave(holder)  # leaving twice is harmless
+    assert pool.status().running == 1
+
+
+def test_slots_drop_a_ticket_that_stopped_showing_signs_of_life() -> None:
+    now = [0.0]
+    pool = TrainingSlots(capacity=1, stale_after=30, clock=lambda: now[0])
+    lost, next_one = pool.join(), pool.join()
+    assert pool.wait(lost, 0)
+    now[0] = 20.0
+    pool.beat(lost)  # alive at 20 s
+    now[0] = 45.0
+    assert not pool.wait(next_one, 0)  # 25 s since the last beat: still held
+    now[0] = 51.0
+    assert pool.wait(next_one, 0)  # 31 s: the lost holder no longer blocks anyone
+    with pytest.raises(ValueError, match="left the queue"):
+        pool.wait(lost, 0)
+
+
+def test_default_capacity(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(slots.ENV_CAPACITY, "3")
+    assert slots.default_capacity() == 3
+    monkeypatch.setenv(slots.ENV_CAPACITY, "zero")
+    with pytest.raises(ValueError, match=slots.ENV_CAPACITY):
+        slots.default_capacity()
+    monkeypatch.delenv(slots.ENV_CAPACITY)
+    assert slots.default_capacity() >= 1
+    with pytest.raises(ValueError):
+        TrainingSlots(capacity=0)
+
+
+# ---------------------------------------------------------------- the loop, interrupted
+
+class Interrupting:
+    """A stand-in for the page's placeholders that raises `exc` on the n-th draw, as
+    Streamlit does at an st.* call when a click or a closed tab interrupts the script."""
+
+    def __init__(self, exc: Exception, at_draw: int) -> None:
+        self.exc, self.at_draw, self.draws = exc, at_draw, 0
+
+    def progress(self, *args: object, **kwargs: object) -> None:
+        self.draws += 1
+        if self.draws >= self.at_draw:
+            raise self.exc
+
+    def __getattr__(self, name: str) -> object:
+        return lambda *args, **kwargs: None
+
+
+@pytest.mark.parametrize("exc, stopped", [(RerunException(RerunData()), False),
+                                          (StopException(), True)])
+def test_interrupted_training_frees_its_slot_and_keeps_the_job(
+        monkeypatch: pytest.MonkeyPatch, exc: Exception, stopped: bool) -> None:
+    from pages import train as page
+
+    monkeypatch.setattr(page, "DRAW_EVERY", 0.0)  # draw after every step
+    training = Training(TrainConfig(steps=50, hidden=16, depth=1, batch=64))
+    job = page.Job(training, training.run(), "50 steps")
+    status = Interrupting(exc, at_draw=4)
+    view = page.LiveView(status, Interrupting(exc, 99), Interrupting(exc, 99))
+    pool = slots.server_slots()
+    with pytest.raises(type(exc)):
+        page.run_job(job, view)
+    assert pool.status().running == 0 and pool.status().waiting == 0
+    assert training.steps_done == 3  # three steps, then the fourth draw was interrupted
+    assert job.stop_requested is stopped  # a closed tab / toolbar Stop: finish, not resume
+
+
+# ---------------------------------------------------------------- the page (AppTest)
+
+def open_train_page(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def user_model(at: AppTest) -> tuple[str, object] | None:
+    return at.session_state["user_model"] if "user_model" in at.session_state else None
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in (*at.markdown, *at.caption, *at.error, *at.info, *at.success)]
+    return " ".join(str(p) for p in parts)
+
+
+def plot_points(figure: dict, name: str) -> np.ndarray:
+    trace = next(d for d in figure["data"] if d.get("name") == name)
+
+    def array(v: object) -> np.ndarray:
+        if isinstance(v, dict):
+            return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+        return np.asarray(v, dtype=float)
+
+    return np.stack([array(trace["x"]), array(trace["y"])], axis=1)
+
+
+def test_a_short_training_becomes_the_model_of_the_other_pages() -> None:
+    # The sidebar says spiral (pretrained); we train on moons: the vector field page must
+    # then draw the moons, which only the new model knows.
+    at = open_train_page(train_dataset="moons", **SMALL)
+    assert user_model(at) is None
+    at.button(key="train_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    mine = user_model(at)
+    assert mine is not None and "train_job" not in at.session_state
+    model = mine[1]
+    assert model.data.name == "moons" and model.steps_trained == 100
+    assert model.network.config.hidden == 64 and model.quality is not None
+    assert at.session_state["source"] == "your model"
+    assert "Your model" in [h.value for h in at.subheader]
+    assert "the data-vs-data floor" in texts(at)
+    assert at.get("download_button")  # the checkpoint can be downloaded
+
+    at.switch_page("pages/vector_field.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = plot_points(figure, "training data")
+    np.testing.assert_allclose(drawn, make_dataset("moons", 2000, 0).points, atol=1e-6)
+
+
+def paused_job(page_module: object, steps_before: int, budget: int, **kw: object) -> object:
+    """A Job as a click during training leaves it: its iterator advanced, suspended."""
+    training = Training(TrainConfig(steps=budget, hidden=32, depth=2, batch=256))
+    job = page_module.Job(training, training.run(), f"{budget} steps", **kw)
+    for _ in range(steps_before):
+        job.last = next(job.steps)
+    return job
+
+
+def test_stop_keeps_the_model_trained_so_far_and_a_paused_job_resumes() -> None:
+    from pages import train as page
+
+    at = open_train_page(**SMALL)
+    at.session_state["train_job"] = paused_job(page, 30, 10_000, stop_requested=True)
+    at.run()  # the rerun that a Stop click causes
+    assert not at.exception, [e.value for e in at.exception]
+    assert "train_job" not in at.session_state
+    assert user_model(at)[1].steps_trained == 30
+    assert "stopped early" in texts(at)
+
+    job = paused_job(page, 20, 60)
+    at.session_state["train_job"] = job
+    at.run()  # any other rerun: the same iterator goes on to the end of its budget
+    assert not at.exception, [e.value for e in at.exception]
+    assert user_model(at)[1].steps_trained == 60
+    assert job.training.steps_done == 60 and next(job.steps, None) is None  # resumed, not new
+
+
+def test_busy_server_waits_for_a_slot_then_trains_or_gives_up() -> None:
+    pool = slots.server_slots()
+    held = [pool.join() for _ in range(pool.capacity)]
+    try:
+        for ticket in held:
+            assert pool.wait(ticket, 1)
+        patience = pool.patience
+        pool.patience = 1.0
+        at = open_train_page(**SMALL)
+        at.button(key="train_go").click().run()
+        pool.patience = patience
+        assert not at.exception, [e.value for e in at.exception]
+        message = " ".join(e.value for e in at.error)
+        assert "busy" in message and f"{pool.capacity} trainings running" in message
+        assert user_model(at) is None and "train_job" not in at.session_state
+
+        threading.Timer(1.0, lambda: [pool.leave(t) for t in held]).start()
+        at.button(key="train_go").click().run()  # waits ~1 s, then trains
+        assert not at.exception, [e.value for e in at.exception]
+        assert user_model(at)[1].steps_trained == 100
+    finally:
+        pool.patience = 600.0
+        for ticket in held:
+            pool.leave(ticket)
+    assert pool.status().running == 0
+
+
+def bad_checkpoints() -> dict[str, bytes]:
+    good = (ROOT / "assets" / "spiral-ddpm.pt").read_bytes()
+    raw = torch.load(io.BytesIO(good), weights_only=True)
+    name, weight = next((k, v) for k, v in raw["state_dict"].items() if v.ndim == 2)
+    raw["state_dict"][name] = torch.zeros(weight.shape[0] + 1, weight.shape[1])
+    wrong_shapes, other_kind = io.BytesIO(), io.BytesIO()
+    torch.save(raw, wrong_shapes)
+    torch.save({"model": {"weight": torch.ones(3, 3)}, "epoch": 7}, other_kind)
+    return {"random.pt": np.random.default_rng(0).bytes(5000),
+            "truncated.pt": good[: len(good) // 2],
+            "other-program.pt": other_kind.getvalue(),
+            "wrong-shapes.pt": wrong_shapes.getvalue()}
+
+
+def test_uploads_bad_files_change_nothing_and_a_good_one_is_used() -> None:
+    at = open_train_page()
+    good = (ROOT / "assets" / "moons-ddpm.pt").read_bytes()
+    at.file_uploader(key="train_upload").set_value(("moons.pt", good, "application/octet-stream"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    before = user_model(at)
+    assert before is not None and before[1].data.name == "moons"
+    assert at.session_state["source"] == "your model"
+    assert "Loaded moons.pt" in " ".join(s.value for s in at.success)
+
+    for name, data in bad_checkpoints().items():
+        at.file_uploader(key="train_upload").set_value((name, data, "application/octet-stream"))
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        message = " ".join(e.value for e in at.error)
+        assert name in message and "Nothing was changed" in message, (name, message)
+        assert user_model(at) is before  # the very same (id, model) pair
+        assert at.session_state["source"] == "your model"
