@@ -248,10 +248,12 @@ def data_cloud_figure(points: np.ndarray, labels: np.ndarray, class_names: Seque
 
 def _narrow_friendly(fig: go.Figure) -> go.Figure:
     """animation_figure's controls in a narrow column (a third of a laptop screen, a
-    phone): start the step slider after the play buttons and put its "t = ..." read-out
-    on the right, where the buttons cannot cover it."""
-    fig.layout.sliders[0].update(x=0.25, len=0.75,
+    phone): the play buttons side by side under the plot, the step slider below them at
+    full width, its "t = ..." read-out on the right where the buttons cannot cover it."""
+    fig.layout.updatemenus[0].update(direction="left", pad=dict(t=36, r=10))
+    fig.layout.sliders[0].update(x=0, len=1, pad=dict(t=78),
                                  currentvalue=dict(prefix="t = ", xanchor="right"))
+    fig.update_layout(margin=dict(b=130), height=fig.layout.height + 40)
     return fig
 
 
