@@ -103,13 +103,19 @@ def explanation() -> None:
 def side_by_side(model: TrainedModel, t: int, size: int, key: str) -> None:
     data = model.data.points
     spacing = 2 * VIEW_EXTENT / (size - 1)
-    for col, kind, title in zip(st.columns(2), ("learned", "ideal"),
-                                ("Learned", "Ideal (exact)"), strict=True):
-        field = shared.cached_field(key, model, kind, t, size, UNCONDITIONAL)
+    fields = {kind: shared.cached_field(key, model, kind, t, size, UNCONDITIONAL)
+              for kind in ("learned", "ideal")}
+    # One colour range for both, so that equal colours mean equal magnitudes.
+    top = max(float(np.linalg.norm(f.v, axis=1).max()) for f in fields.values())
+    for col, kind, title in zip(st.columns(2), fields, ("Learned", "Ideal (exact)"),
+                                strict=True):
+        field = fields[kind]
         with col:
             fig = figures.field_figure(field.xy, field.v, data, f"{title} field at t = {t}",
                                        spacing)
             fig.update_traces(name=kind, selector=dict(name="field"))
+            fig.update_traces(marker_cmin=0.0, marker_cmax=top,
+                              selector=dict(name=kind, mode="markers"))
             st.plotly_chart(fig, key=f"chart_{kind}", alt=f"The {kind} denoising direction "
                             f"at t = {t} on a {size} by {size} grid of arrows over the "
                             "training data; arrows of equal length, colour is the magnitude.")
@@ -187,9 +193,9 @@ def field_view(active: shared.Active) -> None:
         with figure_col:
             overlay(model, t, size, active.key)
         with text_col:
-            st.markdown("The learned arrows are drawn over the ideal ones (red, wider). "
-                        "Where the two agree the red is hidden; red shows where, and "
-                        "which way, the network is off.")
+            st.markdown("The learned arrows (coloured heads) are drawn over the ideal "
+                        "ones (red, wider). Where the two agree they coincide; where a red "
+                        "arrow sticks out in another direction, the network is off.")
             shared.sentence(change_sentence(model, t, numbers, size, active.key))
     else:
         side_by_side(model, t, size, active.key)

@@ -68,3 +68,27 @@ def run_cli() -> CliRunner:
                               capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+# --- AppTest with app.py around the page (used by test_page_random_walks/vector_field) --
+@pytest.fixture(scope="module")
+def app_py_around_pages():
+    """Make AppTest run app.py (page config, navigation, the model sidebar) around a page
+    after switch_page, as the server does, so links like ?dataset=moons&process=... and
+    the sidebar's selectboxes can be tested.
+
+    Streamlit treats an app with a `pages/` folder as an old-style (v1) multipage app
+    until st.navigation is first called, and AppTest resets that flag before every run:
+    without this patch, runs after switch_page execute the page script alone.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PagesManager, "__init__", init)
+        yield
