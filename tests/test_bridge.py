@@ -1,0 +1,64 @@
+"""The Brownian-bridge identity of DESIGN.md: E[x_{t-1} - x_t | x_t, x0] = (x0 - x_t) / t
+for the random walk, by Monte Carlo; and the same estimator against Ho's posterior mean
+for DDPM."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from explainer.bridge import last_step_formula, last_step_monte_carlo
+from explainer.schedules import make_schedule
+
+X0 = np.array([0.5, -0.3])
+
+
+@pytest.mark.parametrize("t", [3, 40, 1000])
+def test_random_walk_monte_carlo_matches_bridge(t: int) -> None:
+    sch = make_schedule("random_walk")
+    x_t = X0 + sch.sigma[t] * np.array([1.0, 0.5])
+    est = last_step_monte_carlo(sch, X0, x_t, t, seed=t)
+    bridge = (X0 - x_t) / t
+    assert est.kept > 500 and est.simulated == 400_000
+    assert (np.abs(est.mean_step - bridge) < 4 * est.std_error).all(), (est, bridge)
+    # The check can fail: at small t the step is many standard errors away from 0, the
+    # answer the seed article's "E[x_{t-1} - x_t | x0]" would give. (At t = 1000 the
+    # bridge's pull, |x0 - x_t| / t ~ s / sqrt(t), is below the Monte Carlo noise.)
+    if t < 100:
+        assert np.abs(est.mean_step).max() > 5 * est.std_error.max()
+    # Its scatter is the bridge's: sd of one kept step ~ s sqrt((t - 1) / t).
+    s = sch.sigma[1]
+    np.testing.assert_allclose(est.std_error * math.sqrt(est.kept), s * math.sqrt((t - 1) / t),
+                               rtol=0.15)
+
+
+def test_random_walk_formula_is_literally_the_bridge() -> None:
+    sch = make_schedule("random_walk")
+    rng = np.random.default_rng(0)
+    for t in (1, 2, 7, 100, 999, 1000):
+        x0, x_t = rng.normal(size=2), rng.normal(size=2) * 3
+        np.testing.assert_allclose(last_step_formula(sch, x0, x_t, t), (x0 - x_t) / t,
+                                   rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("t", [2, 30, 100])
+def test_ddpm_monte_carlo_matches_posterior_mean(t: int) -> None:
+    sch = make_schedule("ddpm")
+    x_t = sch.alpha[t] * X0 + sch.sigma[t] * np.array([0.8, -0.6])
+    # Ho et al. eq. 7, written out: mu~ = sqrt(abar_{t-1}) beta_t / (1 - abar_t) x0
+    #                                  + sqrt(1 - beta_t) (1 - abar_{t-1}) / (1 - abar_t) x_t
+    abar_t, abar_s = sch.alpha[t] ** 2, sch.alpha[t - 1] ** 2
+    beta = 1 - abar_t / abar_s
+    mu = (math.sqrt(abar_s) * beta * X0 + math.sqrt(1 - beta) * (1 - abar_s) * x_t) / (1 - abar_t)
+    est = last_step_monte_carlo(sch, X0, x_t, t, seed=t)
+    np.testing.assert_allclose(est.formula, mu - x_t, rtol=1e-9, atol=1e-12)
+    assert est.kept > 500
+    assert (np.abs(est.mean_step - (mu - x_t)) < 4 * est.std_error).all(), (est, mu - x_t)
+
+
+def test_bad_t_is_rejected() -> None:
+    sch = make_schedule("random_walk")
+    with pytest.raises(ValueError, match="1..1000"):
+        last_step_monte_carlo(sch, X0, X0, 0)
