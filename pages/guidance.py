@@ -90,6 +90,8 @@ def controls(model: TrainedModel) -> tuple[int, int | None, float, str, int]:
                                     format_func=DENOISERS.get,
                                     help="The perfect model computes E[x0 | x_t, class] "
                                          "exactly from the training set.")
+    # ?n= is shared with page 3, which offers more sizes: keep only a size offered here.
+    shared.forget_if_invalid("n", lambda v: v in POINT_COUNTS)
     w_col, n_col = st.columns([4, 1])
     with w_col:
         w = shared.url_slider("Guidance scale w (0 = unconditional, 1 = conditional, "

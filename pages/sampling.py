@@ -99,6 +99,7 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
     T = model.schedule.T
     # A steps value from a process with a larger T no longer fits: start from the default.
     shared.forget_if_invalid("steps", lambda v: 1 <= v <= T)
+    shared.forget_if_invalid("n", lambda v: v in POINT_COUNTS)  # ?n= is shared with page 4
     choice_col, kind_col = st.columns([3, 2])
     with choice_col:
         sampler = shared.url_selectbox("Sampler", "sampler", SAMPLER_CHOICES, "all",

@@ -157,3 +157,12 @@ def test_switching_dataset_resets_a_class_it_does_not_have() -> None:
     assert at.selectbox(key="label").value == "lower"  # moons' default class
     assert "class 'lower'" in charts(at)["chart_guided_samples"]["layout"]["title"]["text"]
     assert not warnings(at)
+
+
+def test_a_sample_size_left_by_the_sampling_page_is_not_offered_here() -> None:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.session_state["n"] = 2000  # chosen on page 3, which offers 2000; page 4 does not
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.selectbox(key="n").value == 500
