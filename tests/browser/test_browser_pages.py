@@ -1,0 +1,144 @@
+"""Every page in a real browser: loads clean, charts drawn, the main slider updates its
+chart inside a fragment, links open the view, phone width, dark theme. Screenshots of
+each page (light, dark, 390 px) go to $SCREENSHOT_DIR for a human to look at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from browser_helpers import (
+    ProtocolLog,
+    app_navigation_problem,
+    background_luminance,
+    chart_sizes,
+    fingerprints,
+    has_horizontal_scroll,
+    open_page,
+    press_slider,
+    problems,
+    screenshot_full,
+    slider_value,
+    wait_changed,
+    widest_elements,
+)
+from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    name: str
+    path: str  # URL path of the page ("" = Home)
+    charts: int  # at least this many Plotly charts on first load
+    slider_key: str | None = None  # URL key of the main slider (None: no main slider)
+    link_value: float | None = None  # a valid, non-default value to open by link
+
+
+PAGES = [
+    PageSpec("home", "", charts=0),
+    PageSpec("random_walks", "random_walks", charts=3, slider_key="t", link_value=40),
+    PageSpec("vector_field", "vector_field", charts=2, slider_key="t", link_value=50),
+    PageSpec("sampling", "sampling", charts=3, slider_key="steps", link_value=20),
+    PageSpec("guidance", "guidance", charts=4, slider_key="t", link_value=50),
+    PageSpec("train", "train", charts=0),
+]
+WITH_SLIDER = [spec for spec in PAGES if spec.slider_key]
+
+
+def _ids(specs: list[PageSpec]) -> list[str]:
+    return [spec.name for spec in specs]
+
+
+def assert_clean(page: Page) -> None:
+    found = problems(page)
+    assert not found, f"exception/error on the page: {found}"
+    wrong_navigation = app_navigation_problem(page)
+    assert wrong_navigation is None, wrong_navigation
+
+
+def assert_charts_drawn(page: Page, at_least: int) -> None:
+    sizes = chart_sizes(page)
+    assert len(sizes) >= at_least, f"expected >= {at_least} charts, found {len(sizes)}"
+    for i, size in enumerate(sizes):
+        assert size["surfaces"] > 0 and size["width"] > 50 and size["height"] > 50, (
+            f"chart {i} not drawn: {size}")
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=_ids(PAGES))
+def test_page_loads_draws_and_slider_reruns_only_its_fragment(
+        page: Page, spec: PageSpec, screenshot_dir: Path) -> None:
+    log = ProtocolLog(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_page(page, f"/{spec.path}")
+    assert_clean(page)
+    assert_charts_drawn(page, spec.charts)
+    assert page.locator("[data-testid=stMain] h1").count() == 1, "page has no title"
+    screenshot_full(page, screenshot_dir / f"{spec.name}-light.png")
+    if spec.slider_key is None:
+        return
+
+    key = spec.slider_key
+    before_value, before = slider_value(page, key), fingerprints(page)
+    mark = log.mark()
+    press_slider(page, key, times=3)
+    wait_changed(page, before)
+
+    assert slider_value(page, key) != before_value
+    assert_clean(page)
+    reruns, finished = log.since(mark)
+    assert reruns and all(reruns), (
+        f"the slider asked for a full rerun, not a fragment rerun: fragment ids {reruns}")
+    assert "FINISHED_SUCCESSFULLY" not in finished, f"a full script run happened: {finished}"
+    # The address bar is now a link to the new view.
+    page.wait_for_function(
+        "([key, value]) => new URL(location.href).searchParams.get(key) === value",
+        arg=[key, _url_text(slider_value(page, key))], timeout=5_000)
+
+
+@pytest.mark.parametrize("spec", WITH_SLIDER, ids=_ids(WITH_SLIDER))
+def test_link_with_parameters_opens_that_view(page: Page, spec: PageSpec) -> None:
+    open_page(page, f"/{spec.path}?{spec.slider_key}={_url_text(spec.link_value)}")
+    assert slider_value(page, spec.slider_key) == spec.link_value
+    assert_clean(page)
+    assert page.locator("[data-testid=stAlertContentWarning]").count() == 0, (
+        "a valid link value showed a fallback note")
+
+
+@pytest.mark.parametrize("spec", WITH_SLIDER[:1], ids=_ids(WITH_SLIDER[:1]))
+def test_bad_link_value_falls_back_with_note(page: Page, spec: PageSpec) -> None:
+    open_page(page, f"/{spec.path}?{spec.slider_key}=banana")
+    assert_clean(page)
+    note = page.locator("[data-testid=stAlertContentWarning]")
+    assert note.count() > 0 and spec.slider_key in note.first.inner_text()
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=_ids(PAGES))
+def test_phone_width_has_no_horizontal_scroll(page: Page, spec: PageSpec,
+                                              screenshot_dir: Path) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_page(page, f"/{spec.path}")
+    assert_clean(page)
+    assert_charts_drawn(page, spec.charts)
+    screenshot_full(page, screenshot_dir / f"{spec.name}-390.png")
+    assert not has_horizontal_scroll(page), f"sticks out: {widest_elements(page)}"
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=_ids(PAGES))
+def test_dark_theme_renders(new_context, spec: PageSpec, screenshot_dir: Path) -> None:
+    context = new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    open_page(page, f"/{spec.path}")
+    assert_clean(page)
+    assert_charts_drawn(page, spec.charts)
+    assert background_luminance(page) < 0.2, "the app background is not dark"
+    screenshot_full(page, screenshot_dir / f"{spec.name}-dark.png")
+
+
+def _url_text(value: float | None) -> str:
+    """How a value appears in the URL: 3 for whole numbers, 0.5 otherwise."""
+    assert value is not None
+    return str(int(value)) if float(value).is_integer() else str(value)
