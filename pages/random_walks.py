@@ -210,17 +210,21 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
     with fig_col:
         fig = figures.bridge_figure(x0_arr, xt_arr, est.mean_step, est.formula,
                                     model.data.points, scale)
-        # Zoom to x0, x_t and both arrows: the step is small next to the whole data.
-        shown = np.stack([x0_arr, xt_arr, xt_arr + scale * est.mean_step,
-                          xt_arr + scale * est.formula])
+        # Zoom to x0, x_t and the formula's arrow (the step is small next to the whole
+        # data); a noisy Monte Carlo arrow (large t: magnified hundreds of times) may
+        # leave the view rather than shrink the rest to a dot.
+        shown = np.stack([x0_arr, xt_arr, xt_arr + scale * est.formula])
         low, high = shown.min(0), shown.max(0)
-        figures.focus(fig, (low + high) / 2, max(0.35, 0.6 * float((high - low).max())))
+        half = max(0.35, 0.65 * float((high - low).max()))
+        figures.focus(fig, (low + high) / 2, half)
+        mc_off_view = bool(np.abs(xt_arr + scale * est.mean_step - (low + high) / 2).max()
+                           > half)
         st.plotly_chart(fig, key="chart_bridge", alt=f"The start x0, the point x_t at t = {t}, and "
                         f"the mean last step drawn from x_t, magnified {scale:g} times: "
                         "Monte Carlo and formula.")
     with numbers_col:
         bridge_numbers(est, formula_text, walks, float(model.schedule.sigma[t]))
-    shared.sentence(bridge_sentence(est, t, scale, walk_rule))
+    shared.sentence(bridge_sentence(est, t, scale, walk_rule, mc_off_view))
 
 
 def bridge_controls(paths: np.ndarray, t: int) -> tuple[tuple[float, float],
@@ -260,16 +264,20 @@ def bridge_numbers(est: LastStepEstimate, formula_text: str, walks: int,
                f"{0.1 * sigma_t:.3f} = σ_t / 10 of x_t).")
 
 
-def bridge_sentence(est: LastStepEstimate, t: int, scale: float, walk_rule: bool) -> str:
+def bridge_sentence(est: LastStepEstimate, t: int, scale: float, walk_rule: bool,
+                    mc_off_view: bool) -> str:
     if np.all(est.std_error == 0):
         agree = "they are exactly equal: at t = 1 the step before is x_0 itself."
     else:
         z = float(np.max(np.abs(est.mean_step - est.formula) / est.std_error))
         agree = f"they differ by at most {z:.1f} standard errors."
     target = "lands on x_0" if walk_rule else "points back toward the data"
+    noisy = (" The Monte Carlo arrow, magnified as much, leaves the view: at large t one "
+             "walk's step is far larger than the mean step, so its average is noisy; "
+             "simulate more walks." if mc_off_view else "")
     return (f"at t = {t}, the {est.kept:,} walks that ended at x_t took on average the last "
             f"step {vec(est.mean_step)}; the formula gives {vec(est.formula)}, and {agree} "
-            f"Magnified {scale:g} times, the formula's arrow {target}.")
+            f"Magnified {scale:g} times, the formula's arrow {target}.{noisy}")
 
 
 # ---------------------------------------------------------------- the page

@@ -154,7 +154,8 @@ def change_sentence(model: TrainedModel, t: int, numbers: FieldNumbers, size: in
         for end, n in ((end, field_numbers(key, model, end, size)) for end in (lo, schedule.T)))
     return (f"at t = {t} (σ_t = {schedule.sigma[t]:.2f}), look at the {numbers['split']} "
             f"arrows where the nearest training point and the data's middle lie in "
-            f"different directions (more than 90° apart, e.g. just inside an outer arm): "
+            f"different directions (more than 90° apart: in hollows of the data, such as "
+            f"just inside the spiral's outer arm): "
             f"{numbers['learned_nearest']:.0%} of the learned arrows point within {DEGREES}° "
             f"of the nearest training point, {numbers['learned_middle']:.0%} within "
             f"{DEGREES}° of the middle (ideal field: {numbers['ideal_nearest']:.0%} / "
