@@ -53,9 +53,12 @@ def last_step_monte_carlo(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t
     prev = schedule.alpha[t - 1] * x0 + schedule.sigma[t - 1] * rng.standard_normal((walks, 2))
     end = a * prev + step_std * rng.standard_normal((walks, 2))
     keep = np.linalg.norm(end - x_t, axis=1) < radius
-    # Measure the step to the target x_t (not to each walk's own end): this removes
-    # most of the window's bias, since all kept ends are within `radius` of x_t.
-    steps = prev[keep] - x_t
+    # Average each kept walk's own last step, x_{t-1} - (its own end). Given its end e, a
+    # step has mean (c - 1) e + c0 x0 (c = coef_xt ~ 1; (x0 - e) / t for the random walk),
+    # so the window's offset E[e - x_t] (ends lean to the denser side of the ball) enters
+    # only times (1 - c). Measuring to the target x_t carried it times c: at t = T it was
+    # 3x the bridge step itself.
+    steps = prev[keep] - end[keep]
     kept = int(keep.sum())
     mean = steps.mean(0) if kept else np.full(2, np.nan)
     err = steps.std(0) / np.sqrt(kept) if kept > 1 else np.full(2, np.nan)
