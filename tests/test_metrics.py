@@ -1,0 +1,73 @@
+"""Sample-quality metrics: MMD^2 against a direct formula, and the floor that gives it
+meaning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explainer.datasets import make_dataset
+from explainer.metrics import (
+    BANDWIDTH,
+    class_share,
+    distance_to_data,
+    mmd2,
+    nearest_labels,
+    sample_quality,
+    spread,
+)
+
+
+def mmd2_direct(x: np.ndarray, y: np.ndarray, h: float) -> float:
+    """Biased MMD^2 = mean k(x, x') + mean k(y, y') - 2 mean k(x, y), k = exp(-d^2 / 2h^2)."""
+    def k(a: np.ndarray, b: np.ndarray) -> float:
+        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        return float(np.exp(-d2 / (2 * h * h)).mean())
+    return k(x, x) + k(y, y) - 2 * k(x, y)
+
+
+def test_mmd2_matches_the_direct_formula() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(150, 2)), rng.normal(0.2, 1.1, size=(170, 2))
+    for h in (BANDWIDTH, 1.0):
+        assert mmd2(x, y, h) == pytest.approx(mmd2_direct(x, y, h), rel=1e-9, abs=1e-12)
+
+
+def test_mmd2_zero_for_identical_and_grows_with_shift() -> None:
+    x = make_dataset("spiral", 1000, 0).points
+    assert abs(mmd2(x, x)) < 1e-12
+    shifts = [mmd2(x, x + np.float32(d)) for d in (0.05, 0.2, 0.5)]
+    assert 0 < shifts[0] < shifts[1] < shifts[2]
+
+
+@pytest.mark.parametrize("name", ["spiral", "moons", "gaussians"])
+def test_sample_quality_fresh_data_is_at_the_floor(name: str) -> None:
+    fresh = make_dataset(name, 1000, seed=777).points
+    q = sample_quality(fresh, name)
+    assert q.floor > 0 and 0.3 < q.ratio < 3
+    shifted = sample_quality(fresh + np.float32(0.3), name)
+    assert shifted.ratio > 20
+    blurred = sample_quality(fresh + np.random.default_rng(0).normal(0, 0.3, fresh.shape)
+                             .astype(np.float32), name)
+    assert blurred.ratio > 5
+    assert "x the data-vs-data floor" in q.sentence()
+
+
+def test_sample_quality_ignores_non_finite_rows_and_survives_all_bad() -> None:
+    fresh = make_dataset("spiral", 500, seed=9).points.copy()
+    fresh[:5] = np.nan
+    assert np.isfinite(sample_quality(fresh, "spiral").ratio)
+    assert sample_quality(np.full((10, 2), np.nan, np.float32), "spiral").ratio == np.inf
+
+
+def test_spread_and_distances() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20_000, 2)) * [0.5, 0.3] + [4.0, -1.0]
+    assert spread(x) == pytest.approx(np.sqrt(0.25 + 0.09), rel=0.02)
+    data = np.array([[0.0, 0.0], [1.0, 0.0]])
+    pts = np.array([[0.1, 0.0], [0.9, 0.3], [3.0, 0.0]])
+    assert distance_to_data(pts, data) == pytest.approx((0.1 + np.hypot(0.1, 0.3) + 2.0) / 3,
+                                                        rel=1e-6)
+    labels = np.array([5, 7])
+    np.testing.assert_array_equal(nearest_labels(pts, data, labels), [5, 7, 7])
+    assert class_share(pts, data, labels, 7) == pytest.approx(2 / 3)
