@@ -13,17 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 
+from explainer.runtime import configure_process
 from explainer.trained import TrainedModel
 from explainer.training import TrainConfig, Training
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
-# One thread: what the server runs, the fastest per core here, and fair to the other
-# processes sharing this 2-core machine (DESIGN.md).
-torch.set_num_threads(1)
+# One thread and a fixed malloc threshold, as the server runs: the fastest per core here,
+# fair to other processes on this 2-core machine, and no heap growth (explainer/runtime.py).
+configure_process()
 
 
 # --- A tiny trained model (session-wide; ~2 s of training) ------------------------------
