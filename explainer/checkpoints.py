@@ -79,7 +79,10 @@ def load(source: str | Path | bytes | IO[bytes], name: str | None = None) -> Tra
     except CheckpointError as exc:
         raise CheckpointError(f"{label}: {exc}") from None
     except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
-        raise CheckpointError(f"{label}: checkpoint contents are invalid ({exc}); "
+        # One line: load_state_dict's errors span several (the CLI promises one line).
+        detail = " ".join(str(exc).split())
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
+        raise CheckpointError(f"{label}: checkpoint contents are invalid ({detail}); "
                               "train a new model or use a pretrained one") from None
 
 
@@ -98,7 +101,8 @@ def from_dict(raw: Any) -> TrainedModel:
     data = _dataset(raw["data"], model_config.num_classes)
     network = EpsNetwork(model_config, schedule)
     network.load_state_dict(raw["state_dict"], strict=True)
-    if not all(torch.isfinite(p).all() for p in network.parameters()):
+    # Buffers too (the Fourier frequencies, c_in): a NaN there poisons every output.
+    if not all(torch.isfinite(v).all() for v in network.state_dict().values()):
         raise CheckpointError("the weights contain NaN or infinity")
     quality = Quality(**raw["quality"]) if raw.get("quality") else None
     return TrainedModel(network.eval(), schedule, data, train_config,
