@@ -34,6 +34,28 @@ configure_process()
 gc.collect()
 gc.freeze()
 
+
+def _leave_pages_directory_mode() -> None:
+    """Make a deep link on a fresh server run through app.py.
+
+    Until st.navigation has run once in the process, Streamlit treats a folder named
+    pages/ as an old-style multipage app: the very first visit to e.g. /sampling on a
+    fresh server would run pages/sampling.py alone (no page config, no model sidebar,
+    shared.py listed as a page). Turning that mode off and rerunning sends the same
+    page (same URL path, same page hash) through app.py's navigation instead.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    was_directory_mode = PagesManager.uses_pages_directory
+    PagesManager.uses_pages_directory = False
+    ctx = get_script_run_ctx()
+    if was_directory_mode and ctx is not None:
+        st.rerun()  # raised during this module's first import; the rerun imports it again
+
+
+_leave_pages_directory_mode()
+
 PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
                   "random_walk": "Random walk (variance exploding)"}
 USER_MODEL_KEY = "user_model"  # session_state: (uuid, TrainedModel) of this session's model
