@@ -25,6 +25,9 @@ from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
 from explainer.trained import TrainedModel
 from explainer.training import TrainConfig, Training
 
+# Steps per pretrained model: within 2x the data floor on every dataset (see bench).
+PRETRAIN_STEPS = {"ddpm": 6000, "random_walk": 8000}
+
 
 class UsageError(Exception):
     """A bad argument: printed as one line, exit status 2."""
@@ -102,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(run=cmd_field)
 
     c = sub.add_parser("pretrain", help="(re)make the pretrained checkpoints in assets/")
-    c.add_argument("--seconds", type=positive_float, default=30.0)
+    c.add_argument("--steps", type=positive_int, default=None,
+                   help="optimiser steps per model (default per process: "
+                        + ", ".join(f"{k} {v}" for k, v in PRETRAIN_STEPS.items()) + ")")
     c.add_argument("--dataset", choices=DATASET_NAMES, action="append")
     c.add_argument("--process", choices=PROCESS_NAMES, action="append")
     c.add_argument("--out-dir", type=Path, default=checkpoints.ASSETS)
@@ -230,8 +235,9 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     for dataset in args.dataset or DATASET_NAMES:
         for process in args.process or PROCESS_NAMES:
             print(f"{dataset} / {process}", file=sys.stderr)
+            # A step budget (not seconds) makes the files the same on any machine.
             config = TrainConfig(dataset=dataset, process=ProcessConfig(process),
-                                 seconds=args.seconds, seed=0)
+                                 steps=args.steps or PRETRAIN_STEPS[process], seed=0)
             model = train_with_progress(config)
             path = args.out_dir / f"{dataset}-{process}.pt"
             checkpoints.save(model, path)
