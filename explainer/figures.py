@@ -36,12 +36,17 @@ def plane_layout(fig: go.Figure, title: str = "", extent: float = VIEW_EXTENT,
     """Equal-aspect axes over [-extent, extent]^2, a legend below, tight margins."""
     fig.update_layout(
         title=dict(text=title, x=0.02, font=dict(size=15)), height=height,
-        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        legend=dict(orientation="h", yanchor="top", y=-0.06, x=0),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=50),
+        # Anchored to the bottom of the whole figure (not the plot area), so the legend
+        # never covers the x-axis tick labels, whatever the figure's height.
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0),
         uirevision="plane",  # keep the user's zoom when only the data changes
     )
+    # Both axes constrained: in a narrow or tall chart the square view shrinks instead of
+    # one axis stretching to show empty space.
     fig.update_xaxes(range=[-extent, extent], zeroline=False, constrain="domain")
-    fig.update_yaxes(range=[-extent, extent], zeroline=False, scaleanchor="x", scaleratio=1)
+    fig.update_yaxes(range=[-extent, extent], zeroline=False, scaleanchor="x", scaleratio=1,
+                     constrain="domain")
     return fig
 
 
