@@ -122,7 +122,8 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
     base_name = "unconditional" if negative is None else f"class '{names[negative]}'"
     st.subheader("The fields at time t")
     t = shared.url_t_slider("Time t (large: noisy, small: nearly clean)", model.schedule.T,
-                            allow_zero=False, default_fraction=0.1)
+                            allow_zero=False, default_fraction=0.1,
+                            spacing=model.schedule.time_spacing)
     key, T = active.key, model.schedule.T
     cond = shared.cached_field(key, model, kind, t, GRID, Guidance(label))
     uncond = shared.cached_field(key, model, kind, t, GRID, Guidance())

@@ -133,7 +133,8 @@ def forward_process(active: shared.Active, paths: np.ndarray) -> None:
     model = active.model
     schedule, data = model.schedule, model.data.points
     t = shared.url_t_slider("Step t: how many noise steps have been added", schedule.T,
-                            allow_zero=True, default_fraction=0.1)
+                            allow_zero=True, default_fraction=0.1,
+                            spacing=schedule.time_spacing)
     alpha_t, sigma_t = float(schedule.alpha[t]), float(schedule.sigma[t])
     cloud = cloud_at(active.key, model, t)
     walks_col, schedule_col = st.columns([3, 2])

@@ -20,7 +20,7 @@ from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, grid_field
 from explainer.guidance import Guidance
 from explainer.runtime import configure_process
-from explainer.samplers import Trajectory, sample
+from explainer.samplers import Trajectory, sample, timesteps
 from explainer.schedules import PROCESS_NAMES
 from explainer.trained import TrainedModel
 
@@ -220,31 +220,36 @@ def sentence(text: str) -> None:
 
 
 def url_t_slider(label: str, T: int, allow_zero: bool, default_fraction: float,
-                 key: str = "t", **kwargs: Any) -> int:
-    """The time slider over 0..T (or step..T), bound to the URL as ?t=.
+                 key: str = "t", spacing: str = "linear", **kwargs: Any) -> int:
+    """The time slider over 0..T (or from the first step), bound to the URL as ?t=.
 
     T depends on the active process (ddpm 100, random walk 1000, or a user's model), so:
-    values snap to a step of T // 100 (at most ~100 positions, so caches keyed by t are
-    shared between users); when T changes (another process) t keeps its fraction of T
-    instead of falling outside the new range; a link's t outside the range falls back to
-    the default with a note.
+    the slider offers the ~100 times samplers.timesteps picks (evenly spaced in t for
+    DDPM, in sigma_t for the random walk, whose detail lives at small t: t = 1, 2, 3, ...
+    rather than 10, 20, ...), which also keeps caches keyed by t shared between users;
+    when T changes (another process) t keeps its fraction of T; a link's t is snapped to
+    the nearest offered time, and one outside the range falls back with a note.
     """
-    step = max(1, T // 100)
-    lo = 0 if allow_zero else step
+    options = sorted(timesteps(T, min(T, 100), spacing))
+    if not allow_zero:
+        options = options[1:]
 
     def snap(value: float) -> int:
-        return int(min(T, max(lo, round(value / step) * step)))
+        return min(options, key=lambda o: abs(o - value))
 
     default = snap(T * default_fraction)
     existed = key in st.session_state
-    seed_from_url(key, default, parse_number(lo, T, int))
+    seed_from_url(key, default, lambda raw: snap(parse_number(options[0], T, int)(raw)))
     value, last_T = st.session_state[key], st.session_state.get(f"_{key}_T")
     if existed and last_T and last_T != T:
         value = value * T / last_T
     if snap(value) != st.session_state[key]:
         st.session_state[key] = snap(value)
     st.session_state[f"_{key}_T"] = T
-    return url_slider(label, key, lo, T, default, step=step, **kwargs)
+    value = st.select_slider(label, options, key=key, **kwargs)
+    show_url_note(key, value, default)
+    write_url(key, value, default)
+    return value
 
 
 # ---------------------------------------------------------------- sampling / guidance numbers

@@ -178,7 +178,7 @@ def field_view(active: shared.Active) -> None:
     t_col, view_col, size_col = st.columns([4, 2, 1], vertical_alignment="bottom")
     with t_col:
         t = shared.url_t_slider("Step t: how much noise", model.schedule.T, allow_zero=False,
-                                default_fraction=0.1)
+                                default_fraction=0.1, spacing=model.schedule.time_spacing)
     with view_col:
         view = shared.url_selectbox("View", "view", VIEWS, VIEWS[0], widget=st.radio,
                                     horizontal=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +23,16 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/guidance.py"
 FIELD_CHARTS = {"chart_field_uncond", "chart_field_cond", "chart_field_diff",
                 "chart_field_guided"}
+
+
+def t_slider(at: AppTest) -> Any:
+    """The time slider: a select_slider over the times samplers.timesteps offers."""
+    return at.select_slider(key="t")
+
+
+def t_range(at: AppTest) -> tuple[int, int]:
+    options = t_slider(at).options
+    return int(options[0]), int(options[-1])
 
 
 def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> AppTest:
@@ -82,7 +93,7 @@ def test_renders_for_every_model(dataset: str, process: str) -> None:
     at = open_page(dataset=dataset, process=process, n="250")
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
     assert at.selectbox(key="label").options == list(model.class_names)
-    assert at.slider(key="t").max == model.schedule.T
+    assert t_range(at)[1] == model.schedule.T
     figures = charts(at)
     assert FIELD_CHARTS | {"chart_guided_samples", "chart_share_vs_w"} <= set(figures)
     assert final_samples(figures["chart_guided_samples"]).shape == (250, 2)
@@ -107,7 +118,7 @@ def test_the_two_fields_agree_at_large_t_and_differ_at_small_t() -> None:
     at = open_page(n="250")
     agreement = {}
     for t in (5, 100):  # of T = 100 (spiral / ddpm)
-        at.slider(key="t").set_value(t).run()
+        t_slider(at).set_value(t).run()
         figures = charts(at)
         cos = (arrow_directions(figures["chart_field_cond"])
                * arrow_directions(figures["chart_field_uncond"])).sum(1)

@@ -8,6 +8,7 @@ import base64
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +23,16 @@ PAGE = "pages/random_walks.py"
 DEFAULT_T = {process: T // 10 for process, T in DEFAULT_STEPS.items()}
 
 pytestmark = pytest.mark.usefixtures("app_py_around_pages")
+
+
+def t_slider(at: AppTest) -> Any:
+    """The time slider: a select_slider over the times samplers.timesteps offers."""
+    return at.select_slider(key="t")
+
+
+def t_range(at: AppTest) -> tuple[int, int]:
+    options = t_slider(at).options
+    return int(options[0]), int(options[-1])
 
 
 def open_page(**params: str) -> AppTest:
@@ -67,7 +78,7 @@ def sentences(at: AppTest) -> list[str]:
 
 
 def move(at: AppTest, key: str, value: object) -> AppTest:
-    at.slider(key=key).set_value(value).run()
+    (at.select_slider if key == "t" else at.slider)(key=key).set_value(value).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -90,8 +101,8 @@ def test_renders_for_every_model(pages: dict[str, AppTest], dataset: str,
     figs = charts(at)
     assert {"chart_data_cloud", "chart_walks", "chart_schedule", "chart_bridge"} <= set(figs)
     assert dataset in figs["chart_data_cloud"]["layout"]["title"]["text"]
-    slider = at.slider(key="t")
-    assert slider.max == DEFAULT_STEPS[process]
+    slider = t_slider(at)
+    assert t_range(at)[1] == DEFAULT_STEPS[process]
     # The sentence under the walks states the noised cloud's spread, from the figure data.
     cloud = points(figs["chart_walks"], f"all points at t = {slider.value}")
     assert f"spread is {rms_spread(cloud):.2f}" in sentences(at)[1]
@@ -102,7 +113,7 @@ def test_noised_cloud_spreads_as_t_grows(pages: dict[str, AppTest], process: str
     need_checkpoint("spiral", process)
     at = pages[process]
     at.sidebar.selectbox(key="dataset").set_value("spiral").run()
-    T = int(at.slider(key="t").max)
+    T = int(t_range(at)[1])
     spreads = []
     for t in (0, T // 4, T):
         fig = charts(move(at, "t", t))["chart_walks"]
@@ -133,13 +144,13 @@ def test_bridge_formula_lands_on_x0_for_the_random_walk(pages: dict[str, AppTest
     """For the random walk the mean last step is (x0 - x_t)/t: drawn magnified t times
     from x_t, the formula's arrow ends exactly at x0."""
     need_checkpoint("spiral", "random_walk")
-    at = move(pages["random_walk"], "t", 200)
+    at = move(pages["random_walk"], "t", 250)
     fig = charts(at)["chart_bridge"]
     x0 = points(fig, "x0 (start)")[0]
-    arrow = points(fig, "formula (x200)")
+    arrow = points(fig, "formula (x250)")
     assert np.allclose(arrow[1], x0, atol=2e-3)
     text = " ".join(sentences(at))
-    assert "Magnified 200 times, the formula's arrow lands on x_0" in text
+    assert "Magnified 250 times, the formula's arrow lands on x_0" in text
     # The correction to the seed article is on screen.
     assert any("both" in i.value and "zero" in i.value for i in at.info)
 
@@ -155,28 +166,28 @@ def test_changing_process_keeps_t_as_a_share_of_T(pages: dict[str, AppTest]) -> 
     need_checkpoint("spiral", "random_walk")
     at = pages["ddpm"]
     at.sidebar.selectbox(key="dataset").set_value("spiral").run()
-    move(at, "t", 50)
+    move(at, "t", 64)
     at.sidebar.selectbox(key="process").set_value("random_walk").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert (at.slider(key="t").value, at.slider(key="t").max) == (500, 1000)
+    assert (t_slider(at).value, t_range(at)[1]) == (640, 1000)
     at.sidebar.selectbox(key="process").set_value("ddpm").run()
-    assert at.slider(key="t").value == 50
+    assert t_slider(at).value == 64
 
 
 def test_link_opens_the_view() -> None:
     need_checkpoint("moons", "random_walk")
-    at = open_page(dataset="moons", process="random_walk", t="300", walks="2", seed="7")
-    assert (at.slider(key="t").value, at.slider(key="walks").value) == (300, 2)
+    at = open_page(dataset="moons", process="random_walk", t="360", walks="2", seed="7")
+    assert (t_slider(at).value, at.slider(key="walks").value) == (360, 2)
     assert at.number_input(key="seed").value == 7
     figs = charts(at)
     assert "moons" in figs["chart_data_cloud"]["layout"]["title"]["text"]
-    assert figs["chart_walks"]["layout"]["title"]["text"] == "Random walks up to t = 300"
+    assert figs["chart_walks"]["layout"]["title"]["text"] == "Random walks up to t = 360"
     assert not at.warning
 
 
 @pytest.mark.parametrize("bad", ["99999", "abc"])
 def test_bad_link_falls_back_with_a_note(bad: str) -> None:
     at = open_page(t=bad)
-    assert at.slider(key="t").value == DEFAULT_T["ddpm"]
+    assert t_slider(at).value == DEFAULT_T["ddpm"]
     notes = " ".join(w.value for w in at.warning)
     assert f"t={bad}" in notes and re.search(r"showing t = 10\b", notes)

@@ -9,6 +9,7 @@ import base64
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +24,16 @@ PAGE = "pages/vector_field.py"
 COS_30 = np.cos(np.radians(30))
 
 pytestmark = pytest.mark.usefixtures("app_py_around_pages")
+
+
+def t_slider(at: AppTest) -> Any:
+    """The time slider: a select_slider over the times samplers.timesteps offers."""
+    return at.select_slider(key="t")
+
+
+def t_range(at: AppTest) -> tuple[int, int]:
+    options = t_slider(at).options
+    return int(options[0]), int(options[-1])
 
 
 def open_page(**params: str) -> AppTest:
@@ -78,7 +89,7 @@ def sentences(at: AppTest) -> list[str]:
 
 
 def move(at: AppTest, key: str, value: object) -> AppTest:
-    at.slider(key=key).set_value(value).run()
+    (at.select_slider if key == "t" else at.slider)(key=key).set_value(value).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -99,7 +110,7 @@ def test_renders_for_every_model(pages: dict[str, AppTest], dataset: str,
     assert not at.exception, [e.value for e in at.exception]
     figs = charts(at)
     assert {"chart_learned", "chart_ideal", "chart_angle_error"} <= set(figs)
-    assert at.slider(key="t").max == DEFAULT_STEPS[process]
+    assert t_range(at)[1] == DEFAULT_STEPS[process]
     tails, _ = arrows(figs["chart_learned"], "learned")
     assert len(tails) == 16 * 16
     assert len(sentences(at)) == 2
@@ -114,9 +125,8 @@ def test_large_t_points_to_the_middle_small_t_to_the_data(pages: dict[str, AppTe
     need_checkpoint("spiral", process)
     at = pages[process]
     at.sidebar.selectbox(key="dataset").set_value("spiral").run()
-    slider = at.slider(key="t")
     shares, texts = {}, {}
-    for t in (int(slider.min), int(slider.max)):
+    for t in (int(t_range(at)[0]), int(t_range(at)[1])):
         figs = charts(move(at, "t", t))
         data = data_points(figs["chart_learned"])
         centre = data.mean(0)
@@ -128,7 +138,7 @@ def test_large_t_points_to_the_middle_small_t_to_the_data(pages: dict[str, AppTe
             shares[kind, t, "nearest"] = np.mean(cosine(unit, nearest - tails)[split] > COS_30)
             shares[kind, t, "middle"] = np.mean(cosine(unit, centre - tails)[split] > COS_30)
         texts[t] = sentences(at)[0]
-    small, large = int(slider.min), int(slider.max)
+    small, large = int(t_range(at)[0]), int(t_range(at)[1])
     for kind in ("learned", "ideal"):
         assert shares[kind, large, "middle"] > 0.8 > shares[kind, small, "middle"] + 0.3
         assert shares[kind, small, "nearest"] > shares[kind, large, "nearest"] + 0.2
@@ -155,7 +165,7 @@ def test_error_numbers_match_the_arrows(pages: dict[str, AppTest]) -> None:
 def test_link_opens_the_view() -> None:
     need_checkpoint("rings", "ddpm")
     at = open_page(dataset="rings", t="50", view="overlay", grid="32")
-    assert at.slider(key="t").value == 50
+    assert t_slider(at).value == 50
     assert at.radio(key="view").value == "overlay"
     figs = charts(at)
     assert "chart_learned" not in figs
@@ -169,6 +179,6 @@ def test_link_opens_the_view() -> None:
 def test_bad_link_falls_back_with_a_note(bad: str) -> None:
     key, value = bad.split("=")
     at = open_page(**{key: value}, grid="16")
-    assert at.slider(key="t").value == DEFAULT_STEPS["ddpm"] // 10
+    assert t_slider(at).value == DEFAULT_STEPS["ddpm"] // 10
     assert at.radio(key="view").value == "side by side"
     assert f"{key}={value}" in " ".join(w.value for w in at.warning)
