@@ -26,7 +26,7 @@ from explainer.trained import TrainedModel
 from explainer.training import TrainConfig, Training
 
 # Steps per pretrained model: within 2x the data floor on every dataset (see bench).
-PRETRAIN_STEPS = {"ddpm": 6000, "random_walk": 8000}
+PRETRAIN_STEPS = {"ddpm": 6000, "random_walk": 10000}
 
 
 class UsageError(Exception):
@@ -146,6 +146,9 @@ def guidance_from(args: argparse.Namespace, names: tuple[str, ...]) -> Guidance:
 
 
 def _save(path: Path, **arrays: np.ndarray) -> None:
+    if path.suffix == ".npy" and len(arrays) != 1:  # else: "too many values to unpack"
+        raise UsageError(f"{path}: this command writes several arrays "
+                         f"({', '.join(arrays)}); give an .npz file")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
         (array,) = arrays.values()
@@ -256,7 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], None] = args.run
     try:
         run(args)
-    except (UsageError, ValueError) as exc:  # CheckpointError is a ValueError
+    # CheckpointError is a ValueError; OSError: an --out that cannot be written.
+    except (UsageError, ValueError, OSError) as exc:
         print(f"python -m explainer {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -59,6 +59,7 @@ _leave_pages_directory_mode()
 PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
                   "random_walk": "Random walk (variance exploding)"}
 USER_MODEL_KEY = "user_model"  # session_state: (uuid, TrainedModel) of this session's model
+PENDING_SOURCE_KEY = "_pending_source"  # a "Using" switch requested after the radio was drawn
 
 
 # ---------------------------------------------------------------- URL-bound controls
@@ -159,8 +160,14 @@ class Active:
 
 
 def set_user_model(model: TrainedModel) -> None:
+    """Make `model` this session's model and switch the pages to it.
+
+    The switch goes through a pending value: by the time a page calls this, app.py may
+    already have drawn the sidebar's "Using" radio in this run, and Streamlit refuses to
+    set a drawn widget's key. model_sidebar applies it before drawing the radio.
+    """
     st.session_state[USER_MODEL_KEY] = (uuid.uuid4().hex, model)
-    st.session_state["source"] = "your model"
+    st.session_state[PENDING_SOURCE_KEY] = "your model"
 
 
 def user_model() -> tuple[str, TrainedModel] | None:
@@ -172,6 +179,8 @@ def model_sidebar() -> None:
     with st.sidebar:
         st.subheader("Model")
         mine = user_model()
+        if PENDING_SOURCE_KEY in st.session_state:
+            st.session_state["source"] = st.session_state.pop(PENDING_SOURCE_KEY)
         if mine is not None:
             url_selectbox("Using", "source", ["pretrained", "your model"], "pretrained",
                           widget=st.radio, horizontal=True,
@@ -187,7 +196,8 @@ def model_sidebar() -> None:
 
 def active_model() -> Active:
     mine = user_model()
-    if mine is not None and st.session_state.get("source") == "your model":
+    source = st.session_state.get(PENDING_SOURCE_KEY) or st.session_state.get("source")
+    if mine is not None and source == "your model":
         return Active(f"user:{mine[0]}", mine[1], "your model")
     dataset = st.session_state.get("dataset", "spiral")
     process = st.session_state.get("process", "ddpm")

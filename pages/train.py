@@ -14,7 +14,6 @@ Training always works on its own fresh network, never on a cached model.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit import runtime
-from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import RerunException, StopException, get_script_run_ctx
 
 from explainer import checkpoints, figures
@@ -153,13 +151,7 @@ def ddpm_samples(model: TrainedModel) -> np.ndarray:
 def store(model: TrainedModel, samples: np.ndarray, losses: list[float] | None,
           how: str) -> None:
     """Make `model` this session's model (the other pages then use it)."""
-    try:
-        shared.set_user_model(model)
-    except StreamlitAPIException:
-        # The sidebar's "Using" switch was drawn earlier in this run, so its key cannot be
-        # set now. Store the model the same way; the switch stays where the Train/Stop
-        # click (prefer_user_model) or the user's own later choice put it.
-        st.session_state[shared.USER_MODEL_KEY] = (uuid.uuid4().hex, model)
+    shared.set_user_model(model)
     model_id, _ = shared.user_model()  # type: ignore[misc]
     st.session_state[RESULT_KEY] = Result(model_id, samples, losses, how)
 
