@@ -8,6 +8,7 @@ samples are about as close to the data as another draw of the data is.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +30,10 @@ def mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float = BANDWIDTH) -> float:
     return k(a, a) + k(b, b) - 2 * k(a, b)
 
 
+@functools.lru_cache(maxsize=64)
 def mmd_floor(dataset: str, n: int, repeats: int = 5, seed: int = 10_000) -> float:
-    """Median MMD^2 between pairs of independent data draws of size n."""
+    """Median MMD^2 between pairs of independent data draws of size n (cached: it depends
+    only on its arguments and was most of the cost of sample_quality)."""
     values = [mmd2(make_dataset(dataset, n, seed + 2 * i).points,
                    make_dataset(dataset, n, seed + 2 * i + 1).points) for i in range(repeats)]
     return float(np.median(values))

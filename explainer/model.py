@@ -70,6 +70,18 @@ class EpsNetwork(nn.Module):
             width = config.hidden
         layers.append(nn.Linear(width, 2))
         self.mlp = nn.Sequential(*layers)
+        self._init_weights(gen)
+
+    def _init_weights(self, gen: torch.Generator) -> None:
+        """PyTorch's default initialisation, drawn from `gen` instead of the global RNG,
+        so two trainings started at once in one server get the weights their seeds say."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                bound = 1.0 / math.sqrt(module.in_features)
+                nn.init.uniform_(module.weight, -bound, bound, generator=gen)
+                nn.init.uniform_(module.bias, -bound, bound, generator=gen)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, generator=gen)
 
     @property
     def null_label(self) -> int:

@@ -75,7 +75,6 @@ class Training:
         self.config = config.check()
         self.data = data or make_dataset(config.dataset, config.n_data, config.seed)
         self.schedule = make_schedule(config.process)
-        torch.manual_seed(config.seed)  # the initial weights; sampling never uses it
         model_config = ModelConfig(num_classes=self.data.num_classes, hidden=config.hidden,
                                    depth=config.depth, seed=config.seed)
         self.network = EpsNetwork(model_config, self.schedule)
