@@ -68,13 +68,26 @@ def test_loss_decreases(process: str) -> None:
 
 
 def test_seeded_runs_are_reproducible() -> None:
-    a, b = train(SMALL), train(SMALL)
+    a = train(SMALL)
+    torch.manual_seed(1234)  # the global RNG must play no part
+    torch.rand(17)
+    b = train(SMALL)
     c = train(replace(SMALL, seed=1))
     wa, wb, wc = weights(a), weights(b), weights(c)
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=0, atol=0)
     assert any(not torch.equal(wa[k], wc[k]) for k in wa)
     np.testing.assert_array_equal(a.data.points, b.data.points)
+
+
+def test_interleaved_runs_match_solo_runs() -> None:
+    # Two sessions training at once in one server must each get their seed's weights.
+    solo = weights(train(SMALL))
+    first, second = Training(SMALL), Training(replace(SMALL, seed=1))
+    for _ in zip(first.run(), second.run(), strict=True):
+        pass
+    for k, v in weights(first.model()).items():
+        torch.testing.assert_close(v, solo[k], rtol=0, atol=0)
 
 
 def test_label_dropout_teaches_the_null_label() -> None:
