@@ -2,8 +2,8 @@
 the promised arrays, and bad arguments exit non-zero with one line on stderr.
 
 Each run pays for importing torch (~2 s of CPU), so the subprocess runs of this module start
-together from two module fixtures, two at a time, and the tests then read their results;
-further cases call cli.main in-process.
+together from two module fixtures, two at a time, and the tests then read their results
+(marked slow: ~10 s together on an idle machine). Further cases call cli.main in-process.
 """
 
 from __future__ import annotations
@@ -55,16 +55,12 @@ def good(run_cli, out: Path, tiny_checkpoint: Path, data_file: Path) -> Runs:
         "schedule": ["schedule", "--process", "random_walk", "--out", out / "rw.npz"],
         "train": ["train", "--dataset", "spiral", "--process", "ddpm", "--seconds", "2",
                   "--hidden", "32", "--out", out / "trained.pt"],
-        "sample": ["sample", *ck, "--sampler", "ddpm", "--steps", "5", "--n", "50",
-                   "--out", out / "s.npy"],
         "sample_ideal_traj": ["sample", "--dataset", "spiral", "--process", "ddpm", "--ideal",
                               "--sampler", "ddim", "--steps", "5", "--n", "50", "--trajectory",
                               "--label", "outer", "--guidance", "3", "--out", out / "st.npy"],
         "sample_negative": ["sample", *ck, "--sampler", "no_noise", "--steps", "5", "--n", "50",
                             "--label", "2", "--negative", "inner", "--guidance", "2",
                             "--seed", "3", "--out", out / "sn.npy"],
-        "field": ["field", *ck, "--t", "30", "--grid", "8", "--label", "middle",
-                  "--guidance", "2", "--out", out / "f.npz"],
         "field_data": ["field", "--dataset", "spiral", "--process", "random_walk", "--ideal",
                        "--data", data_file, "--t", "50", "--grid", "6", "--label", "1",
                        "--out", out / "fd.npz"],
@@ -76,6 +72,7 @@ def ok(result: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_data(good: Runs, out: Path) -> None:
     ok(good["data"])
     with np.load(out / "moons.npz") as f:
@@ -85,6 +82,7 @@ def test_data(good: Runs, out: Path) -> None:
         np.testing.assert_array_equal(f["points"], make_dataset("moons", 123, 4).points)
 
 
+@pytest.mark.slow
 def test_schedule(good: Runs, out: Path) -> None:
     ok(good["schedule"])
     check_schedule_file(out / "rw.npz", ProcessConfig("random_walk"))
@@ -109,12 +107,14 @@ def test_train(good: Runs, out: Path) -> None:
     assert model.quality is not None and model.train_config.seconds == 2.0
 
 
-def test_sample(good: Runs, out: Path) -> None:
-    ok(good["sample"])
+def test_sample_in_process(out: Path, tiny_checkpoint: Path) -> None:
+    assert main(["sample", "--checkpoint", str(tiny_checkpoint), "--sampler", "ddpm",
+                 "--steps", "5", "--n", "50", "--out", str(out / "s.npy")]) == 0
     x = np.load(out / "s.npy")
     assert x.dtype == np.float32 and x.shape == (50, 2) and np.isfinite(x).all()
 
 
+@pytest.mark.slow
 def test_sample_ideal_trajectory_with_guidance(good: Runs, out: Path) -> None:
     ok(good["sample_ideal_traj"])
     xs = np.load(out / "st.npy")
@@ -126,14 +126,16 @@ def test_sample_ideal_trajectory_with_guidance(good: Runs, out: Path) -> None:
     assert xs[0].std() > 0.5  # starts from noise
 
 
+@pytest.mark.slow
 def test_sample_with_a_negative_class(good: Runs, out: Path) -> None:
     ok(good["sample_negative"])
     x = np.load(out / "sn.npy")
     assert x.dtype == np.float32 and x.shape == (50, 2) and np.isfinite(x).all()
 
 
-def test_field(good: Runs, out: Path) -> None:
-    ok(good["field"])
+def test_field_in_process(out: Path, tiny_checkpoint: Path) -> None:
+    assert main(["field", "--checkpoint", str(tiny_checkpoint), "--t", "30", "--grid", "8",
+                 "--label", "middle", "--guidance", "2", "--out", str(out / "f.npz")]) == 0
     check_field_file(out / "f.npz", 8)
 
 
@@ -145,6 +147,7 @@ def check_field_file(path: Path, g: int) -> None:
         assert np.isfinite(f["v"]).all() and np.abs(f["v"]).max() > 0
 
 
+@pytest.mark.slow
 def test_field_ideal_on_a_data_file(good: Runs, out: Path, data_file: Path) -> None:
     ok(good["field_data"])
     with np.load(out / "fd.npz") as f, np.load(data_file) as d:
@@ -162,10 +165,6 @@ def test_field_ideal_on_a_data_file(good: Runs, out: Path, data_file: Path) -> N
 BAD = {
     "unknown dataset": (["data", "--dataset", "swissroll", "--out", "{out}/x.npz"],
                         "swissroll"),
-    "t above T": (["field", "{ck}", "--t", "101", "--grid", "4", "--out", "{out}/x.npz"],
-                  "1..100"),
-    "n zero": (["sample", "{ck}", "--sampler", "ddpm", "--n", "0", "--out", "{out}/x.npy"],
-               "positive"),
     "label the dataset lacks": (["sample", "{ck}", "--sampler", "ddim", "--steps", "2",
                                  "--label", "3", "--out", "{out}/x.npy"], "0..2"),
     "missing checkpoint": (["sample", "--checkpoint", "{out}/nope.pt", "--sampler", "ddpm",
@@ -178,6 +177,10 @@ BAD = {
 # The same checks in-process through cli.main (the code path is the same after the
 # interpreter starts; this saves a torch import per case).
 BAD_IN_PROCESS = {
+    "t above T": (["field", "{ck}", "--t", "101", "--grid", "4", "--out", "{out}/x.npz"],
+                  "1..100"),
+    "n zero": (["sample", "{ck}", "--sampler", "ddpm", "--n", "0", "--out", "{out}/x.npy"],
+               "positive"),
     "unknown process": (["schedule", "--process", "vp", "--out", "{out}/x.npz"], "vp"),
     "t below 0": (["field", "{ck}", "--t", "-1", "--grid", "4", "--out", "{out}/x.npz"],
                   "1..100"),
@@ -199,7 +202,7 @@ BAD_IN_PROCESS = {
                        "--checkpoint"),
     "missing data file": (["field", "{ck}", "--ideal", "--data", "{out}/none.npz", "--t", "5",
                            "--out", "{out}/x.npz"], "none.npz"),
-    "data file without points": (["field", "{ck}", "--ideal", "--data", "{out}/rw.npz",
+    "data file without points": (["field", "{ck}", "--ideal", "--data", "{out}/no_points.npz",
                                   "--t", "5", "--out", "{out}/x.npz"], "points"),
     "data without ideal": (["field", "{ck}", "--data", "{out}/none.npz", "--t", "5",
                             "--out", "{out}/x.npz"], "--ideal"),
@@ -220,6 +223,8 @@ BAD_IN_PROCESS = {
 
 @pytest.fixture(scope="module")
 def corrupt(out: Path, tiny_checkpoint: Path) -> Path:
+    """A truncated checkpoint; also leaves an .npz without 'points' beside it."""
+    np.savez(out / "no_points.npz", alpha=np.ones(3))
     path = out / "corrupt.pt"
     path.write_bytes(tiny_checkpoint.read_bytes()[:5000])
     return path
@@ -246,6 +251,7 @@ def check_one_clear_line(status: int, stderr: str, fragment: str) -> None:
     assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(BAD))
 def test_bad_arguments_give_one_clear_line(bad: Runs, case: str) -> None:
     result = bad[case]
@@ -254,7 +260,7 @@ def test_bad_arguments_give_one_clear_line(bad: Runs, case: str) -> None:
 
 @pytest.mark.parametrize("case", list(BAD_IN_PROCESS))
 def test_bad_arguments_in_process(case: str, out: Path, tiny_checkpoint: Path, corrupt: Path,
-                                  good: Runs, capsys: pytest.CaptureFixture[str]) -> None:
+                                  capsys: pytest.CaptureFixture[str]) -> None:
     args, fragment = BAD_IN_PROCESS[case]
     try:
         status = main(filled(args, out, tiny_checkpoint, corrupt))
