@@ -2,7 +2,8 @@
 
 Plain functions over a playwright Page (no pytest), so tests/benchmarks/ can reuse them.
 Selectors checked against streamlit 1.67's frontend: the slider is a react-aria
-`input[type=range]` (no role attribute, no aria-valuenow: its value is `.value`).
+`input[type=range]` (no role attribute, no aria-valuenow; its value is an index from 0,
+the value shown is in aria-valuetext).
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def slider(page: Page, key: str) -> Any:
 
 
 def slider_value(page: Page, key: str) -> float:
-    return float(slider(page, key).input_value())
+    """The value the slider shows. Its input's own value is an index from 0 (a 1..100
+    slider has input min 0, max 99), so read the accessible value text instead."""
+    return float(slider(page, key).get_attribute("aria-valuetext"))
 
 
 def press_slider(page: Page, key: str, press: str | None = None, times: int = 1) -> None:
