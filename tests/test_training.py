@@ -35,7 +35,8 @@ def test_time_budget_stops_training() -> None:
     start = time.perf_counter()
     stats = list(Training(config).run())
     took = time.perf_counter() - start
-    assert 1.0 <= stats[-1].elapsed < 2.0 and took < 3.0
+    # It stops at the first step that ends past the budget (whatever the machine's load).
+    assert stats[-2].elapsed < 1.0 <= stats[-1].elapsed <= took
     assert stats[-1].progress == 1.0 and len(stats) > 5
     assert all(s.progress < 1.0 for s in stats[:-1])
 
