@@ -39,8 +39,8 @@ def home() -> None:
         st.markdown("**Algorithm 1: training**")
         st.latex(r"""\begin{array}{l}
 \textbf{repeat} \\
-\quad x_0 \sim q(x_0),\quad t \sim \mathrm{Uniform}\{1,\dots,T\},\quad
-\epsilon \sim \mathcal N(0, I) \\
+\quad x_0 \sim q(x_0),\quad t \sim \mathrm{Uniform}\{1,\dots,T\} \\
+\quad \epsilon \sim \mathcal N(0, I) \\
 \quad x_t = \alpha_t x_0 + \sigma_t \epsilon \\
 \quad \text{gradient step on } \lVert \epsilon - \hat\epsilon_\theta(x_t, t)\rVert^2 \\
 \textbf{until converged}
