@@ -58,16 +58,6 @@ def vec(v: np.ndarray, digits: int = 3) -> str:
     return f"({v[0]:.{digits}f}, {v[1]:.{digits}f})"
 
 
-def seed_input() -> int:
-    """The walks' seed, bound to the URL as ?seed=; the dice button draws new points."""
-    shared.seed_from_url("seed", 0, shared.parse_number(0, 9999, int))
-    value = st.number_input("Seed", 0, 9999, step=1, key="seed",
-                            help="Which training points walk, and which noise they get.")
-    shared.show_url_note("seed", value, 0)
-    shared.write_url("seed", value, 0)
-    return int(value)
-
-
 def next_seed() -> None:
     st.session_state["seed"] = (st.session_state.get("seed", 0) + 1) % 10_000
 
@@ -121,7 +111,7 @@ def walk_controls() -> tuple[int, int]:
         count = shared.url_slider("Walks to draw", "walks", 1, 8, 3,
                                   help="How many training points to follow.")
     with seed_col:
-        seed = seed_input()
+        seed = shared.url_seed_input("Which training points walk, and which noise they get.")
     with dice_col:
         st.button("🎲 Random points", on_click=next_seed, width="stretch")
     return count, seed

@@ -81,16 +81,6 @@ def introduction() -> None:
 
 # ---------------------------------------------------------------- controls
 
-def seed_input() -> int:
-    """The starting noise's seed, bound to the URL as ?seed= (same control as page 1)."""
-    shared.seed_from_url("seed", 0, shared.parse_number(0, 9999, int))
-    value = st.number_input("Seed", 0, 9999, step=1, key="seed",
-                            help="Which starting noise (and which injected noise) is drawn.")
-    shared.show_url_note("seed", value, 0)
-    shared.write_url("seed", value, 0)
-    return int(value)
-
-
 def default_steps(model: TrainedModel) -> int:
     return min(model.schedule.T, DEFAULT_STEPS.get(model.schedule.name, 100))
 
@@ -119,7 +109,7 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
     with n_col:
         n = shared.url_selectbox("Points", "n", POINT_COUNTS, 1000)
     with seed_col:
-        seed = seed_input()
+        seed = shared.url_seed_input("Which starting noise (and which injected noise) is drawn.")
     with x0_col:
         show_x0_hat = st.checkbox("Show x̂₀", key="show_x0_hat",
                                   help="Draw the network's guess x̂₀ (green) at each step: "

@@ -325,3 +325,13 @@ def cached_agreement_curve(model_key: str, _model: TrainedModel, kind: str, labe
     return tuple(field_agreement(grid_field(eps_model, schedule, t, size, Guidance(label)).v,
                                  grid_field(eps_model, schedule, t, size, Guidance()).v
                                  ).mean_cosine for t in ts)
+
+
+def url_seed_input(help_text: str) -> int:
+    """A seed (0..9999) number input bound to the URL as ?seed= (pages 1 and 3): an invalid
+    link value falls back to 0 with a note. `help_text` says what the seed draws there."""
+    seed_from_url("seed", 0, parse_number(0, 9999, int))
+    value = st.number_input("Seed", 0, 9999, step=1, key="seed", help=help_text)
+    show_url_note("seed", value, 0)
+    write_url("seed", value, 0)
+    return int(value)

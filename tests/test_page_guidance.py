@@ -4,82 +4,29 @@ open the view they name."""
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
-from typing import Any
-
+import apptest_helpers as ui
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from explainer import checkpoints
-from explainer.datasets import DATASET_NAMES
 from explainer.metrics import class_share
-from explainer.schedules import PROCESS_NAMES
 from explainer.trained import TrainedModel
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/guidance.py"
 FIELD_CHARTS = {"chart_field_uncond", "chart_field_cond", "chart_field_diff",
                 "chart_field_guided"}
 
 
-def t_slider(at: AppTest) -> Any:
-    """The time slider: a select_slider over the times samplers.timesteps offers."""
-    return at.select_slider(key="t")
-
-
-def t_range(at: AppTest) -> tuple[int, int]:
-    options = t_slider(at).options
-    return int(options[0]), int(options[-1])
-
-
 def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> AppTest:
     """The guidance page opened from a link with these query parameters, with the given
     pretrained model active."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    # AppTest's switch_page runs the page script alone, not app.py around it, so the
-    # sidebar (whose widgets hold the model choice) is not drawn: choose the model the
-    # way those widgets would, through their session-state keys.
-    at.session_state["dataset"], at.session_state["process"] = dataset, process
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page by their key (the element id ends with it)."""
-    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec)
-            for e in at.get("plotly_chart")}
-
-
-def array(value: object) -> np.ndarray:
-    """A Plotly JSON array: a plain list or a base64 typed array {dtype, bdata}."""
-    if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value, dtype=float)
-
-
-def final_samples(figure: dict) -> np.ndarray:
-    trace = next(d for d in figure["data"] if d.get("name") == "samples")
-    return np.stack([array(trace["x"]), array(trace["y"])], axis=1)
+    return ui.open_page(PAGE, {"dataset": dataset, "process": process}, **params)
 
 
 def arrow_directions(figure: dict) -> np.ndarray:
-    """Unit directions of a field figure's arrows, read back from the shaft trace
-    (x0, tip, NaN triples)."""
-    shaft = next(d for d in figure["data"] if d.get("mode") == "lines")
-    xs, ys = array(shaft["x"]).reshape(-1, 3), array(shaft["y"]).reshape(-1, 3)
-    v = np.stack([xs[:, 1] - xs[:, 0], ys[:, 1] - ys[:, 0]], axis=1)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def warnings(at: AppTest) -> str:
-    return " ".join(w.value for w in at.warning)
+    """Unit directions of a field figure's arrows, read back from its first line trace."""
+    return ui.arrows(figure)[1]
 
 
 @pytest.fixture(scope="module")
@@ -87,18 +34,17 @@ def spiral() -> TrainedModel:
     return checkpoints.load(checkpoints.pretrained_path("spiral", "ddpm"))
 
 
-@pytest.mark.parametrize("process", PROCESS_NAMES)
-@pytest.mark.parametrize("dataset", DATASET_NAMES)
+@ui.every_pretrained_model
 def test_renders_for_every_model(dataset: str, process: str) -> None:
     at = open_page(dataset=dataset, process=process, n="250")
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
     assert at.selectbox(key="label").options == list(model.class_names)
-    assert t_range(at)[1] == model.schedule.T
-    figures = charts(at)
+    assert ui.t_range(at)[1] == model.schedule.T
+    figures = ui.charts(at)
     assert FIELD_CHARTS | {"chart_guided_samples", "chart_share_vs_w"} <= set(figures)
-    assert final_samples(figures["chart_guided_samples"]).shape == (250, 2)
+    assert ui.final_samples(figures["chart_guided_samples"]).shape == (250, 2)
     assert len(at.metric) == 2
-    assert not warnings(at)
+    assert not ui.warnings(at)
 
 
 def test_share_in_class_rises_with_w(spiral: TrainedModel) -> None:
@@ -107,7 +53,7 @@ def test_share_in_class_rises_with_w(spiral: TrainedModel) -> None:
     shares = {}
     for w in (0.0, 5.0):
         at.slider(key="w").set_value(w).run()
-        samples = final_samples(charts(at)["chart_guided_samples"])
+        samples = ui.final_samples(ui.charts(at)["chart_guided_samples"])
         shares[w] = class_share(samples, spiral.data.points, spiral.data.labels, outer)
     assert shares[0.0] < 0.6  # unconditional: about a third of the spiral is 'outer'
     assert shares[5.0] > 0.95
@@ -118,8 +64,8 @@ def test_the_two_fields_agree_at_large_t_and_differ_at_small_t() -> None:
     at = open_page(n="250")
     agreement = {}
     for t in (5, 100):  # of T = 100 (spiral / ddpm)
-        t_slider(at).set_value(t).run()
-        figures = charts(at)
+        ui.t_slider(at).set_value(t).run()
+        figures = ui.charts(at)
         cos = (arrow_directions(figures["chart_field_cond"])
                * arrow_directions(figures["chart_field_uncond"])).sum(1)
         agreement[t] = float(cos.mean())
@@ -131,19 +77,19 @@ def test_a_link_opens_its_view() -> None:
     at = open_page(label="outer", w="5", n="250")
     assert at.selectbox(key="label").value == "outer"
     assert at.slider(key="w").value == 5.0
-    title = charts(at)["chart_guided_samples"]["layout"]["title"]["text"]
+    title = ui.charts(at)["chart_guided_samples"]["layout"]["title"]["text"]
     assert "'outer'" in title and "w = 5" in title
-    assert not warnings(at)
+    assert not ui.warnings(at)
 
 
 def test_a_negative_class_from_a_link(spiral: TrainedModel) -> None:
     at = open_page(label="outer", negative="inner", w="2", n="250")
-    figures = charts(at)
+    figures = ui.charts(at)
     names = [d.get("name") for d in figures["chart_guided_samples"]["data"]]
     assert "negative class" in names
     assert "minus class 'inner'" in figures["chart_field_diff"]["layout"]["title"]["text"]
     inner = spiral.class_names.index("inner")
-    samples = final_samples(figures["chart_guided_samples"])
+    samples = ui.final_samples(figures["chart_guided_samples"])
     assert class_share(samples, spiral.data.points, spiral.data.labels, inner) < 0.05
 
 
@@ -155,7 +101,7 @@ def test_a_negative_class_from_a_link(spiral: TrainedModel) -> None:
 def test_a_bad_link_falls_back_with_a_note(params: dict[str, str], key: str,
                                            default: object) -> None:
     at = open_page(n="250", **params)
-    assert f"{key}={params[key]}" in warnings(at)
+    assert f"{key}={params[key]}" in ui.warnings(at)
     widget = at.slider(key=key) if key == "w" else at.selectbox(key=key)
     assert widget.value == default
 
@@ -166,12 +112,12 @@ def test_switching_dataset_resets_a_class_it_does_not_have() -> None:
     at.run()
     assert not at.exception
     assert at.selectbox(key="label").value == "lower"  # moons' default class
-    assert "class 'lower'" in charts(at)["chart_guided_samples"]["layout"]["title"]["text"]
-    assert not warnings(at)
+    assert "class 'lower'" in ui.charts(at)["chart_guided_samples"]["layout"]["title"]["text"]
+    assert not ui.warnings(at)
 
 
 def test_a_sample_size_left_by_the_sampling_page_is_not_offered_here() -> None:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(ui.APP, default_timeout=120)
     at.run()
     at.session_state["n"] = 2000  # chosen on page 3, which offers 2000; page 4 does not
     at.switch_page(PAGE).run()

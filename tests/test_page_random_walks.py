@@ -4,83 +4,28 @@ name (a bad one falls back with a note)."""
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-from pathlib import Path
-from typing import Any
 
+import apptest_helpers as ui
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explainer import checkpoints
-from explainer.datasets import DATASET_NAMES
 from explainer.schedules import DEFAULT_STEPS, PROCESS_NAMES
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/random_walks.py"
 DEFAULT_T = {process: T // 10 for process, T in DEFAULT_STEPS.items()}
 
 pytestmark = pytest.mark.usefixtures("app_py_around_pages")
 
 
-def t_slider(at: AppTest) -> Any:
-    """The time slider: a select_slider over the times samplers.timesteps offers."""
-    return at.select_slider(key="t")
-
-
-def t_range(at: AppTest) -> tuple[int, int]:
-    options = t_slider(at).options
-    return int(options[0]), int(options[-1])
-
-
 def open_page(**params: str) -> AppTest:
     """The page opened from a link with these query parameters (through app.py)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def need_checkpoint(dataset: str, process: str) -> None:
-    if not checkpoints.pretrained_path(dataset, process).is_file():
-        pytest.skip(f"no pretrained checkpoint for {dataset}/{process} yet")
-
-
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page by their key (the element id ends with it)."""
-    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec)
-            for e in at.get("plotly_chart")}
-
-
-def array(value: object) -> np.ndarray:
-    """A Plotly JSON array: a plain list or a base64 typed array {dtype, bdata}."""
-    if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value, dtype=float)
-
-
-def points(figure: dict, name: str) -> np.ndarray:
-    trace = next(d for d in figure["data"] if d.get("name") == name)
-    return np.stack([array(trace["x"]), array(trace["y"])], axis=1)
+    return ui.open_page(PAGE, **params)
 
 
 def rms_spread(p: np.ndarray) -> float:
     return float(np.sqrt(((p - p.mean(0)) ** 2).sum(1).mean()))
-
-
-def sentences(at: AppTest) -> list[str]:
-    return [m.value for m in at.markdown if m.value.startswith("**What you see:**")]
-
-
-def move(at: AppTest, key: str, value: object) -> AppTest:
-    (at.select_slider if key == "t" else at.slider)(key=key).set_value(value).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.fixture(scope="module")
@@ -90,34 +35,30 @@ def pages(app_py_around_pages: None) -> dict[str, AppTest]:
     return {process: open_page(process=process) for process in PROCESS_NAMES}
 
 
-@pytest.mark.parametrize("process", PROCESS_NAMES)
-@pytest.mark.parametrize("dataset", DATASET_NAMES)
+@ui.every_pretrained_model
 def test_renders_for_every_model(pages: dict[str, AppTest], dataset: str,
                                  process: str) -> None:
-    need_checkpoint(dataset, process)
-    at = pages[process]
-    at.sidebar.selectbox(key="dataset").set_value(dataset).run()
-    assert not at.exception, [e.value for e in at.exception]
-    figs = charts(at)
+    at = ui.shared_session(pages, dataset, process)
+    figs = ui.charts(at)
     assert {"chart_data_cloud", "chart_walks", "chart_schedule", "chart_bridge"} <= set(figs)
     assert dataset in figs["chart_data_cloud"]["layout"]["title"]["text"]
-    slider = t_slider(at)
-    assert t_range(at)[1] == DEFAULT_STEPS[process]
+    slider = ui.t_slider(at)
+    assert ui.t_range(at)[1] == DEFAULT_STEPS[process]
     # The sentence under the walks states the noised cloud's spread, from the figure data.
-    cloud = points(figs["chart_walks"], f"all points at t = {slider.value}")
-    assert f"spread is {rms_spread(cloud):.2f}" in sentences(at)[1]
+    cloud = ui.points(figs["chart_walks"], f"all points at t = {slider.value}")
+    assert f"spread is {rms_spread(cloud):.2f}" in ui.sentences(at)[1]
 
 
 @pytest.mark.parametrize("process", PROCESS_NAMES)
 def test_noised_cloud_spreads_as_t_grows(pages: dict[str, AppTest], process: str) -> None:
-    need_checkpoint("spiral", process)
+    ui.need_checkpoint("spiral", process)
     at = pages[process]
     at.sidebar.selectbox(key="dataset").set_value("spiral").run()
-    T = int(t_range(at)[1])
+    T = int(ui.t_range(at)[1])
     spreads = []
     for t in (0, T // 4, T):
-        fig = charts(move(at, "t", t))["chart_walks"]
-        cloud = points(fig, f"all points at t = {t}")
+        fig = ui.charts(ui.move(at, "t", t))["chart_walks"]
+        cloud = ui.points(fig, f"all points at t = {t}")
         assert cloud.dtype == np.float32  # compact typed arrays reach the browser
         spreads.append(rms_spread(cloud))
         assert fig["layout"]["title"]["text"] == f"Random walks up to t = {t}"
@@ -129,57 +70,57 @@ def test_noised_cloud_spreads_as_t_grows(pages: dict[str, AppTest], process: str
 
 
 def test_walks_are_drawn_up_to_t(pages: dict[str, AppTest]) -> None:
-    need_checkpoint("spiral", "ddpm")
+    ui.need_checkpoint("spiral", "ddpm")
     at = pages["ddpm"]
-    move(at, "t", 30)
-    move(at, "walks", 5)
-    fig = charts(at)["chart_walks"]
+    ui.move(at, "t", 30)
+    ui.move(at, "walks", 5)
+    fig = ui.charts(at)["chart_walks"]
     paths = [d for d in fig["data"] if d.get("mode") == "lines"]
     assert len(paths) == 5
-    assert all(len(array(d["x"])) == 31 for d in paths)  # steps 0..t
-    assert "The 5 walks" in sentences(at)[1]
+    assert all(len(ui.array(d["x"])) == 31 for d in paths)  # steps 0..t
+    assert "The 5 walks" in ui.sentences(at)[1]
 
 
 def test_bridge_formula_lands_on_x0_for_the_random_walk(pages: dict[str, AppTest]) -> None:
     """For the random walk the mean last step is (x0 - x_t)/t: drawn magnified t times
     from x_t, the formula's arrow ends exactly at x0."""
-    need_checkpoint("spiral", "random_walk")
-    at = move(pages["random_walk"], "t", 250)
-    fig = charts(at)["chart_bridge"]
-    x0 = points(fig, "x0 (start)")[0]
-    arrow = points(fig, "formula (x250)")
+    ui.need_checkpoint("spiral", "random_walk")
+    at = ui.move(pages["random_walk"], "t", 250)
+    fig = ui.charts(at)["chart_bridge"]
+    x0 = ui.points(fig, "x0 (start)")[0]
+    arrow = ui.points(fig, "formula (x250)")
     assert np.allclose(arrow[1], x0, atol=2e-3)
-    text = " ".join(sentences(at))
+    text = " ".join(ui.sentences(at))
     assert "Magnified 250 times, the formula's arrow lands on x_0" in text
     # The correction to the seed article is on screen.
     assert any("both" in i.value and "zero" in i.value for i in at.info)
 
 
 def test_bridge_needs_a_step(pages: dict[str, AppTest]) -> None:
-    need_checkpoint("spiral", "ddpm")
-    at = move(pages["ddpm"], "t", 0)
-    assert "chart_bridge" not in charts(at)
+    ui.need_checkpoint("spiral", "ddpm")
+    at = ui.move(pages["ddpm"], "t", 0)
+    assert "chart_bridge" not in ui.charts(at)
     assert any("Move t above 0" in w.value for w in at.warning)
 
 
 def test_changing_process_keeps_t_as_a_share_of_T(pages: dict[str, AppTest]) -> None:
-    need_checkpoint("spiral", "random_walk")
+    ui.need_checkpoint("spiral", "random_walk")
     at = pages["ddpm"]
     at.sidebar.selectbox(key="dataset").set_value("spiral").run()
-    move(at, "t", 64)
+    ui.move(at, "t", 64)
     at.sidebar.selectbox(key="process").set_value("random_walk").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert (t_slider(at).value, t_range(at)[1]) == (640, 1000)
+    assert (ui.t_slider(at).value, ui.t_range(at)[1]) == (640, 1000)
     at.sidebar.selectbox(key="process").set_value("ddpm").run()
-    assert t_slider(at).value == 64
+    assert ui.t_slider(at).value == 64
 
 
 def test_link_opens_the_view() -> None:
-    need_checkpoint("moons", "random_walk")
+    ui.need_checkpoint("moons", "random_walk")
     at = open_page(dataset="moons", process="random_walk", t="360", walks="2", seed="7")
-    assert (t_slider(at).value, at.slider(key="walks").value) == (360, 2)
+    assert (ui.t_slider(at).value, at.slider(key="walks").value) == (360, 2)
     assert at.number_input(key="seed").value == 7
-    figs = charts(at)
+    figs = ui.charts(at)
     assert "moons" in figs["chart_data_cloud"]["layout"]["title"]["text"]
     assert figs["chart_walks"]["layout"]["title"]["text"] == "Random walks up to t = 360"
     assert not at.warning
@@ -188,6 +129,6 @@ def test_link_opens_the_view() -> None:
 @pytest.mark.parametrize("bad", ["99999", "abc"])
 def test_bad_link_falls_back_with_a_note(bad: str) -> None:
     at = open_page(t=bad)
-    assert t_slider(at).value == DEFAULT_T["ddpm"]
+    assert ui.t_slider(at).value == DEFAULT_T["ddpm"]
     notes = " ".join(w.value for w in at.warning)
     assert f"t={bad}" in notes and re.search(r"showing t = 10\b", notes)

@@ -3,84 +3,44 @@ data the way the seed article says, and links open the view they name."""
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
-
+import apptest_helpers as ui
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from explainer import checkpoints
-from explainer.datasets import DATASET_NAMES
 from explainer.metrics import spread
-from explainer.schedules import PROCESS_NAMES
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/sampling.py"
 
 
 def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> AppTest:
     """The sampling page opened from a link with these query parameters, with the given
     pretrained model active."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    # AppTest's switch_page runs the page script alone, not app.py around it, so the
-    # sidebar (whose widgets hold the model choice) is not drawn: choose the model the
-    # way those widgets would, through their session-state keys.
-    at.session_state["dataset"], at.session_state["process"] = dataset, process
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return ui.open_page(PAGE, {"dataset": dataset, "process": process}, **params)
 
 
-def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page by their key (the element id ends with it)."""
-    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec)
-            for e in at.get("plotly_chart")}
-
-
-def array(value: object) -> np.ndarray:
-    """A Plotly JSON array: a plain list or a base64 typed array {dtype, bdata}."""
-    if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-    return np.asarray(value, dtype=float)
-
-
-def final_samples(figure: dict) -> np.ndarray:
-    """The samples the figure shows when it opens (the last frame, t = 0)."""
-    trace = next(d for d in figure["data"] if d.get("name") == "samples")
-    return np.stack([array(trace["x"]), array(trace["y"])], axis=1)
-
-
-def warnings(at: AppTest) -> str:
-    return " ".join(w.value for w in at.warning)
-
-
-@pytest.mark.parametrize("process", PROCESS_NAMES)
-@pytest.mark.parametrize("dataset", DATASET_NAMES)
+@ui.every_pretrained_model
 def test_renders_for_every_model(dataset: str, process: str) -> None:
     at = open_page(dataset=dataset, process=process, n="250", steps="4")
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
     assert at.slider(key="steps").max == model.schedule.T
-    figures = charts(at)
+    figures = ui.charts(at)
     data = next(d for d in figures["chart_sampling_ddpm"]["data"] if d["name"] == "training data")
-    assert np.allclose(array(data["x"]), model.data.points[:, 0])  # this model's data
+    assert np.allclose(ui.array(data["x"]), model.data.points[:, 0])  # this model's data
     assert set(figures) == {"chart_sampling_ddpm", "chart_sampling_no_noise",
                             "chart_sampling_ddim"}
     for figure in figures.values():
         assert len(figure["frames"]) == 5  # steps + 1 frames: t = T, ..., 0
-        assert final_samples(figure).shape == (250, 2)
+        assert ui.final_samples(figure).shape == (250, 2)
     assert "What you see" in " ".join(m.value for m in at.markdown)
-    assert not warnings(at)
+    assert not ui.warnings(at)
 
 
 def test_without_noise_the_cloud_collapses_and_ddim_does_not() -> None:
     at = open_page(n="500")  # the default view: all three, T = 100 steps, spiral / ddpm
-    figures = charts(at)
-    ddpm, no_noise, ddim = (spread(final_samples(figures[f"chart_sampling_{name}"]))
+    figures = ui.charts(at)
+    ddpm, no_noise, ddim = (spread(ui.final_samples(figures[f"chart_sampling_{name}"]))
                             for name in ("ddpm", "no_noise", "ddim"))
     assert no_noise < 0.1 * ddpm  # the seed's claim: collapse toward the average
     assert ddim > 0.8 * ddpm  # deterministic, but keeps the spread
@@ -89,26 +49,26 @@ def test_without_noise_the_cloud_collapses_and_ddim_does_not() -> None:
 
 def test_moving_the_controls_changes_the_figure() -> None:
     at = open_page(n="250", sampler="ddpm")
-    assert list(charts(at)) == ["chart_sampling_ddpm"]
-    with_noise = spread(final_samples(charts(at)["chart_sampling_ddpm"]))
+    assert list(ui.charts(at)) == ["chart_sampling_ddpm"]
+    with_noise = spread(ui.final_samples(ui.charts(at)["chart_sampling_ddpm"]))
 
     at.radio(key="sampler").set_value("no_noise").run()
-    figure = charts(at)["chart_sampling_no_noise"]
-    assert spread(final_samples(figure)) < 0.1 * with_noise
+    figure = ui.charts(at)["chart_sampling_no_noise"]
+    assert spread(ui.final_samples(figure)) < 0.1 * with_noise
 
     at.slider(key="steps").set_value(10).run()
-    figure = charts(at)["chart_sampling_no_noise"]
+    figure = ui.charts(at)["chart_sampling_no_noise"]
     assert len(figure["frames"]) == 11
     assert figure["layout"]["title"]["text"].endswith("10 steps")
 
-    before = final_samples(figure)
+    before = ui.final_samples(figure)
     at.radio(key="sampler").set_value("ddim").run()
     at.number_input(key="seed").set_value(7).run()
-    after = final_samples(charts(at)["chart_sampling_ddim"])
+    after = ui.final_samples(ui.charts(at)["chart_sampling_ddim"])
     assert not np.allclose(before, after)  # other noise, other samples
 
     at.checkbox(key="show_x0_hat").check().run()
-    names = [d.get("name") for d in charts(at)["chart_sampling_ddim"]["data"]]
+    names = [d.get("name") for d in ui.charts(at)["chart_sampling_ddim"]["data"]]
     assert "x0_hat (prediction)" in names
 
 
@@ -117,17 +77,17 @@ def test_a_link_opens_its_view() -> None:
     assert at.radio(key="sampler").value == "ddim"
     assert at.slider(key="steps").value == 20
     assert at.number_input(key="seed").value == 3
-    figures = charts(at)
+    figures = ui.charts(at)
     assert list(figures) == ["chart_sampling_ddim"]
     assert len(figures["chart_sampling_ddim"]["frames"]) == 21
-    assert not warnings(at)
+    assert not ui.warnings(at)
 
 
 @pytest.mark.parametrize(("key", "value", "default"), [
     ("sampler", "foo", "all"), ("steps", "5000", 100), ("steps", "2.5", 100)])
 def test_a_bad_link_falls_back_with_a_note(key: str, value: str, default: object) -> None:
     at = open_page(**{"n": "250", "steps": "4", key: value})
-    assert f"{key}={value}" in warnings(at)
+    assert f"{key}={value}" in ui.warnings(at)
     widget = at.radio(key=key) if key == "sampler" else at.slider(key=key)
     assert widget.value == default
 
@@ -139,5 +99,5 @@ def test_switching_to_a_process_with_fewer_steps_resets_steps() -> None:
     at.run()
     assert not at.exception
     assert at.slider(key="steps").value == 100
-    assert len(charts(at)["chart_sampling_ddim"]["frames"]) == 50  # 101 times, subsampled
-    assert not warnings(at)
+    assert len(ui.charts(at)["chart_sampling_ddim"]["frames"]) == 50  # 101 times, subsampled
+    assert not ui.warnings(at)

@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import threading
 import time
-from pathlib import Path
 
+import apptest_helpers as ui
 import numpy as np
 import pytest
 import torch
@@ -30,8 +28,6 @@ from explainer.datasets import make_dataset
 from explainer.slots import TrainingSlots
 from explainer.training import TrainConfig, Training
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGE = "pages/train.py"
 SMALL = {"train_budget": "steps", "train_steps": "100", "train_hidden": "64",
          "train_depth": "2"}
@@ -167,13 +163,8 @@ def test_interrupted_training_frees_its_slot_and_keeps_the_job(
 # ---------------------------------------------------------------- the page (AppTest)
 
 def open_train_page(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    """The train page opened from a link with these query parameters (through app.py)."""
+    return ui.open_page(PAGE, **params)
 
 
 def user_model(at: AppTest) -> tuple[str, object] | None:
@@ -183,17 +174,6 @@ def user_model(at: AppTest) -> tuple[str, object] | None:
 def texts(at: AppTest) -> str:
     parts = [m.value for m in (*at.markdown, *at.caption, *at.error, *at.info, *at.success)]
     return " ".join(str(p) for p in parts)
-
-
-def plot_points(figure: dict, name: str) -> np.ndarray:
-    trace = next(d for d in figure["data"] if d.get("name") == name)
-
-    def array(v: object) -> np.ndarray:
-        if isinstance(v, dict):
-            return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-        return np.asarray(v, dtype=float)
-
-    return np.stack([array(trace["x"]), array(trace["y"])], axis=1)
 
 
 def test_a_short_training_becomes_the_model_of_the_other_pages() -> None:
@@ -215,8 +195,8 @@ def test_a_short_training_becomes_the_model_of_the_other_pages() -> None:
 
     at.switch_page("pages/vector_field.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
-    drawn = plot_points(figure, "training data")
+    figure = next(iter(ui.charts(at).values()))  # the first chart on the page
+    drawn = ui.points(figure, "training data")
     np.testing.assert_allclose(drawn, make_dataset("moons", 2000, 0).points, atol=1e-6)
 
 
@@ -276,7 +256,7 @@ def test_busy_server_waits_for_a_slot_then_trains_or_gives_up() -> None:
 
 
 def bad_checkpoints() -> dict[str, bytes]:
-    good = (ROOT / "assets" / "spiral-ddpm.pt").read_bytes()
+    good = (ui.ROOT / "assets" / "spiral-ddpm.pt").read_bytes()
     raw = torch.load(io.BytesIO(good), weights_only=True)
     name, weight = next((k, v) for k, v in raw["state_dict"].items() if v.ndim == 2)
     raw["state_dict"][name] = torch.zeros(weight.shape[0] + 1, weight.shape[1])
@@ -291,7 +271,7 @@ def bad_checkpoints() -> dict[str, bytes]:
 
 def test_uploads_bad_files_change_nothing_and_a_good_one_is_used() -> None:
     at = open_train_page()
-    good = (ROOT / "assets" / "moons-ddpm.pt").read_bytes()
+    good = (ui.ROOT / "assets" / "moons-ddpm.pt").read_bytes()
     at.file_uploader(key="train_upload").set_value(("moons.pt", good, "application/octet-stream"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -1,0 +1,140 @@
+"""Helpers shared by the AppTest page tests (tests/test_page_*.py): opening a page the way a
+link does, reading the Plotly figures and the "What you see" sentences back, moving a
+slider. Plain functions. tests/ has no __init__.py, so pytest's default "prepend" import
+mode puts it on sys.path and the test files `import apptest_helpers as ui`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from explainer import checkpoints
+from explainer.datasets import DATASET_NAMES
+from explainer.schedules import PROCESS_NAMES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+
+
+def open_page(page: str, state: Mapping[str, object] | None = None, /,
+              **params: str) -> AppTest:
+    """`page` (e.g. "pages/sampling.py") opened through app.py from a link with these query
+    parameters; fails the test if the page raised.
+
+    `state` is written to session state before the switch. AppTest's switch_page runs the
+    page script alone, not app.py around it (unless the app_py_around_pages fixture is
+    active), so the sidebar, whose widgets hold the model choice, is not drawn: tests choose
+    the model the way those widgets would, through their keys ({"dataset", "process"}).
+    """
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def need_checkpoint(dataset: str, process: str) -> None:
+    """Skip the test while the pretrained checkpoint for dataset/process is not made yet."""
+    if not checkpoints.pretrained_path(dataset, process).is_file():
+        pytest.skip(f"no pretrained checkpoint for {dataset}/{process} yet")
+
+
+def every_pretrained_model(test: F) -> F:
+    """Parametrize `test(dataset, process, ...)` over every pretrained model."""
+    by_dataset = pytest.mark.parametrize("dataset", DATASET_NAMES)(test)
+    return pytest.mark.parametrize("process", PROCESS_NAMES)(by_dataset)
+
+
+def shared_session(pages: Mapping[str, AppTest], dataset: str, process: str) -> AppTest:
+    """A module's shared page session for `process` (see the `pages` fixtures) switched to
+    the pretrained `dataset` model through the sidebar; skips while that checkpoint is not
+    made yet, fails the test if the page raised."""
+    need_checkpoint(dataset, process)
+    at = pages[process]
+    at.sidebar.selectbox(key="dataset").set_value(dataset).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def t_slider(at: AppTest) -> Any:
+    """The time slider: a select_slider over the times samplers.timesteps offers."""
+    return at.select_slider(key="t")
+
+
+def t_range(at: AppTest) -> tuple[int, int]:
+    """The first and last time the t slider offers."""
+    options = t_slider(at).options
+    return int(options[0]), int(options[-1])
+
+
+def move(at: AppTest, key: str, value: object) -> AppTest:
+    """Set the slider `key` (the t select_slider or a plain slider) and rerun; fails the
+    test if the page raised."""
+    (at.select_slider if key == "t" else at.slider)(key=key).set_value(value).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page by their key (the element id ends with it); AppTest shows
+    them as UnknownElement with the figure JSON in proto.spec."""
+    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec)
+            for e in at.get("plotly_chart")}
+
+
+def array(value: object) -> np.ndarray:
+    """A Plotly JSON array: a plain list or a base64 typed array {dtype, bdata}."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
+
+
+def xy(trace: dict) -> np.ndarray:
+    """(n, 2) x/y of one Plotly trace."""
+    return np.stack([array(trace["x"]), array(trace["y"])], axis=1)
+
+
+def points(figure: dict, name: str) -> np.ndarray:
+    """(n, 2) x/y of the figure's first trace called `name`."""
+    return xy(next(d for d in figure["data"] if d.get("name") == name))
+
+
+def final_samples(figure: dict) -> np.ndarray:
+    """The samples a sampling figure (pages 3 and 4) shows when it opens (its last frame,
+    t = 0)."""
+    return points(figure, "samples")
+
+
+def arrows(figure: dict, name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(tails, unit directions) of a field drawn as one line trace of (tail, tip, NaN)
+    triples (figures.py): the line trace called `name` (its arrow heads share the name),
+    or the figure's first line trace."""
+    line = xy(next(d for d in figure["data"]
+                   if d.get("mode") == "lines" and name in (None, d.get("name"))))
+    tails, tips = line[0::3], line[1::3]
+    d = tips - tails
+    return tails, d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
+def sentences(at: AppTest) -> list[str]:
+    """The "What you see" sentences under the figures (their alt text), in page order."""
+    return [m.value for m in at.markdown if m.value.startswith("**What you see:**")]
+
+
+def warnings(at: AppTest) -> str:
+    """All warnings on the page as one string (where invalid links are reported)."""
+    return " ".join(w.value for w in at.warning)
