@@ -1,0 +1,47 @@
+"""Small helpers shared by the bench_*.py scripts: paths, percentiles, machine facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "browser"))  # appserver, browser_helpers
+
+import numpy as np  # noqa: E402
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """n, p50, p95, max (in the values' unit); NaN when there are none."""
+    if not values:
+        return {"n": 0, "p50": float("nan"), "p95": float("nan"), "max": float("nan")}
+    a = np.asarray(values, dtype=float)
+    return {"n": len(a), "p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
+            "max": float(a.max())}
+
+
+def ms(stats: dict[str, float]) -> str:
+    return (f"n={stats['n']:<4} p50={stats['p50'] * 1000:7.0f} ms  "
+            f"p95={stats['p95'] * 1000:7.0f} ms  max={stats['max'] * 1000:7.0f} ms")
+
+
+def machine() -> str:
+    """One paragraph: cores, memory, CPU model, versions."""
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import plotly
+    import streamlit
+    import torch
+    return (f"{os.cpu_count()} cores ({model}), {mem_gb:.1f} GB RAM, "
+            f"Python {platform.python_version()}, streamlit {streamlit.__version__}, "
+            f"torch {torch.__version__}, plotly {plotly.__version__}, "
+            f"load average now {os.getloadavg()[0]:.2f}")
