@@ -74,6 +74,14 @@ def chart_sizes(page: Page) -> list[dict[str, Any]]:
     return page.evaluate(_CHART_SIZES_JS)
 
 
+def chart_names(page: Page) -> list[str]:
+    """Each chart's accessible name (Streamlit puts st.plotly_chart's alt text in the
+    chart's aria-label, with role="figure")."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))
+                 .map(c => c.getAttribute('aria-label') || '')""")
+
+
 def fingerprints(page: Page) -> list[str]:
     return page.evaluate(_FINGERPRINTS_JS)
 

@@ -14,6 +14,7 @@ from browser_helpers import (
     ProtocolLog,
     app_navigation_problem,
     background_luminance,
+    chart_names,
     chart_sizes,
     fingerprints,
     has_horizontal_scroll,
@@ -69,11 +70,14 @@ def assert_clean(page: Page) -> None:
 
 
 def assert_charts_drawn(page: Page, at_least: int) -> None:
+    """Every chart has a drawn surface and an accessible name that says what it shows."""
     sizes = chart_sizes(page)
     assert len(sizes) >= at_least, f"expected >= {at_least} charts, found {len(sizes)}"
     for i, size in enumerate(sizes):
         assert size["surfaces"] > 0 and size["width"] > 50 and size["height"] > 50, (
             f"chart {i} not drawn: {size}")
+    for i, name in enumerate(chart_names(page)):
+        assert len(name) >= 20, f"chart {i} has no real accessible name (alt text): {name!r}"
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=_ids(PAGES))
@@ -100,12 +104,14 @@ def test_page_loads_draws_themes_and_slider_reruns_only_its_fragment(
 
     key = spec.slider_key
     before_value, before = slider_value(page, key), fingerprints(page)
+    names_before = chart_names(page)
     mark = log.mark()
     press_slider(page, key, times=3)
     wait_changed(page, before)
 
     assert slider_value(page, key) != before_value
     assert_clean(page)
+    assert chart_names(page) != names_before, "no chart's alt text follows the slider"
     reruns, finished = log.since(mark)
     assert reruns and all(reruns), (
         f"the slider asked for a full rerun, not a fragment rerun: fragment ids {reruns}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from browser_helpers import ERROR, open_page, problems, wait_charts, wait_idle
+from browser_helpers import ERROR, chart_names, open_page, problems, wait_charts, wait_idle
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -25,6 +25,9 @@ def test_short_training_finishes_and_drives_other_pages(page: Page) -> None:
     wait_charts(page)
     assert not problems(page), problems(page)
     assert page.locator(".st-key-train_samples [data-testid=stPlotlyChart]").count() == 1
+    names = chart_names(page)
+    assert len(names) >= 2 and all(len(name) >= 20 for name in names), (
+        f"the loss curve and the samples need alt text (accessible names): {names}")
     metric = page.locator("[data-testid=stMetricValue]").first.inner_text()
     assert metric.endswith("x the floor"), metric
 
