@@ -26,7 +26,7 @@ from explainer.trained import TrainedModel
 from explainer.training import TrainConfig, Training
 
 # Steps per pretrained model: within 2x the data floor on every dataset (see bench).
-PRETRAIN_STEPS = {"ddpm": 6000, "random_walk": 10000}
+PRETRAIN_STEPS = {"ddpm": 12000, "random_walk": 10000}
 
 
 class UsageError(Exception):
