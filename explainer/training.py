@@ -6,7 +6,7 @@ and a loss curve, and can stop it by simply not asking for the next step.
 
 with y replaced by the null label with probability ``label_dropout`` (one network is
 then both the conditional and the unconditional model). What made it fast on 2D data:
-a fresh batch of 2048 (t, eps) every step, Adam with warmup then cosine decay over the
+a fresh batch of (t, eps) every step, Adam with warmup then cosine decay over the
 budget, and an exponential moving average (EMA) of the weights for sampling.
 """
 
@@ -36,8 +36,10 @@ class TrainConfig:
     steps: int = 3000  # the budget in optimiser steps ...
     seconds: float | None = None  # ... or in wall-clock seconds, if given
     n_data: int = 2000  # size of the finite training set (the ideal denoiser's too)
-    batch: int = 2048
-    lr: float = 3e-3
+    # Small batches at a high peak learning rate reach the data floor fastest in wall time
+    # (spiral, 1,800 steps = ~6 s: 2.0x the floor, against 15x for batch 2048 at 3e-3).
+    batch: int = 512
+    lr: float = 2e-2
     warmup: int = 100
     label_dropout: float = 0.25
     ema_decay: float = 0.995

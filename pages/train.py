@@ -433,14 +433,18 @@ def page() -> None:
         "session, and you can download it.")
     with st.expander("What happens when you press Train"):
         st.markdown(
-            "Each step draws a batch of 2,048 training points $x_0$, a step "
+            f"Each step draws a batch of {TrainConfig().batch:,} training points $x_0$, a step "
             "$t \\sim \\mathrm{Uniform}\\{1..T\\}$ and noise $\\epsilon \\sim \\mathcal N(0, I)$ "
-            "for each, makes $x_t = \\alpha_t x_0 + \\sigma_t \\epsilon$ and nudges the "
+            "for each (for the random walk, half the steps are drawn with $\\log \\sigma_t$ "
+            "uniform instead, so the small steps that decide the fine detail get practice), "
+            "makes $x_t = \\alpha_t x_0 + \\sigma_t \\epsilon$ and nudges the "
             "network to shrink $\\lVert \\epsilon - \\hat\\epsilon(x_t, t, y)\\rVert^2$ "
             "(Adam, learning rate warm-up then cosine decay over the budget). A quarter of "
             "the time the class label $y$ is hidden, so the same network also learns the "
             "unconditional model that guidance needs. Sampling uses an exponential moving "
             "average of the weights, which is smoother than the last step's weights. The "
+            "pretrained models used a longer recipe: 10,000-12,000 steps of batches of 2,048. "
+            "The "
             "loss never reaches 0: from a noisy point the noise cannot be known exactly, "
             "only guessed on average.")
     job: Job | None = st.session_state.get(JOB_KEY)
