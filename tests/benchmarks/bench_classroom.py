@@ -168,9 +168,10 @@ def report(shared: Shared, wall: float, cpu: float, peak_mb: float, client_cpu: 
         during = [r.seconds for r in moves if during_training(r)]
         print(f"slider reruns while >= 1 training ran: "
               f"{benchlib.ms(benchlib.percentiles(during))}")
-        for r in shared.records:
+        first = min((a for a, _ in busy), default=0.0)
+        for r in sorted(shared.records, key=lambda r: r.start):
             if r.kind == "train":
-                print(f"  trainer {r.who}: clicked at +{r.start - busy[0][0]:.0f} s, done "
+                print(f"  trainer {r.who}: clicked at +{r.start - first:.0f} s, done "
                       f"after {r.seconds:.1f} s (queue + training + measuring), "
                       f"errors {r.errors}")
     print(f"errors: {len(errors)}")

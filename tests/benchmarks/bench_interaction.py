@@ -47,56 +47,35 @@ _DONE_JS = f"""(before) => {{
 }}"""
 
 
-class Frames:
-    """Websocket frame times from Chrome's network layer (CDP), not from the page's busy
-    main thread: when the rerun request left and when the run's messages arrived."""
+def one_move(page: Page, press: str) -> tuple[float, float]:
+    """Seconds from the key press to the app idle with a changed chart (total), and to
+    the script state turning notRunning (idle: the browser has received and handled the
+    whole run, script_finished included; what is left is drawing the charts).
 
-    def __init__(self, page: Page) -> None:
-        self.sent: list[float] = []
-        self.received: list[float] = []
-        cdp = page.context.new_cdp_session(page)
-        cdp.on("Network.webSocketFrameSent", lambda e: self.sent.append(e["timestamp"]))
-        cdp.on("Network.webSocketFrameReceived",
-               lambda e: self.received.append(e["timestamp"]))
-        cdp.send("Network.enable")
-
-    def server_seconds(self) -> float:
-        """From the first frame sent to the last frame received, since the last clear()."""
-        return self.received[-1] - self.sent[0]
-
-    def clear(self) -> None:
-        self.sent.clear()
-        self.received.clear()
-
-
-def one_move(page: Page, press: str, frames: Frames) -> tuple[float, float, float]:
-    """Seconds from the key press to the app idle with a changed chart (total) and to the
-    script state turning notRunning (idle); and from the rerun request leaving the browser
-    to the run's last message arriving (server: the run plus the websocket)."""
+    (Chrome's CDP websocket frame times are taken on the page's main thread too, so they
+    cannot tell the server's share; the websocket client below does.)"""
     before = page.evaluate(_FINGERPRINTS_JS)
     page.evaluate("() => { window.__keyAt = null; window.__doneAt = null; "
                   "window.__idleAt = null; }")
-    frames.clear()
     page.keyboard.press(press)
     page.wait_for_function(_DONE_JS, arg=before, polling="raf", timeout=120_000)
     total, idle = page.evaluate("() => [window.__doneAt, window.__idleAt]"
                                 ".map(t => (t - window.__keyAt) / 1000)")
-    return total, idle, frames.server_seconds()
+    return total, idle
 
 
-Moves = list[tuple[float, float, float]]
+Moves = list[tuple[float, float]]
 
 
 def measure_page(page: Page, url: str, key: str, moves: int) -> tuple[Moves, Moves]:
     open_page(page, url, timeout=180_000)
     page.evaluate(_RECORD_JS)
-    frames = Frames(page)
     thumb = slider(page, key)
     at_max = float(thumb.input_value()) >= float(thumb.get_attribute("max"))
     away, back = ("ArrowLeft", "ArrowRight") if at_max else ("ArrowRight", "ArrowLeft")
     thumb.focus()
-    cold = [one_move(page, away, frames) for _ in range(moves)]
-    warm = [one_move(page, back, frames) for _ in range(moves)]
+    cold = [one_move(page, away) for _ in range(moves)]
+    warm = [one_move(page, back) for _ in range(moves)]
     return cold, warm
 
 
@@ -144,12 +123,12 @@ def main() -> None:
         for name in args.pages:
             server_only[name] = measure_server_only(server.url, name, MAIN_SLIDERS[name],
                                                     args.moves)
-    print(f"\n{args.moves} moves each way. total: key press -> app idle with the chart "
-          "updated; idle: key press -> script state notRunning; server: rerun request sent "
-          "-> the run's last websocket message received (Chrome's network layer)")
+    print(f"\n{args.moves} moves each way in Chromium. total: key press -> app idle with the "
+          "chart updated; idle: key press -> script state notRunning (run received and "
+          "handled; the rest is chart drawing)")
     for name, (cold, warm) in results.items():
         for label, moves in (("new values", cold), ("seen values", warm), ("all", cold + warm)):
-            for i, part in enumerate(("total", "idle", "server")):
+            for i, part in enumerate(("total", "idle")):
                 stats = benchlib.percentiles([m[i] for m in moves])
                 head = name if label == "new values" and i == 0 else ""
                 print(f"  {head:<13} {label if i == 0 else '':<11} {part:<6} "
