@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from explainer import checkpoints
+from explainer import checkpoints, metrics
 from explainer.datasets import DATASET_NAMES
-from explainer.fields import Field, grid_field
+from explainer.fields import Field, field_agreement, grid_field
 from explainer.guidance import Guidance
 from explainer.runtime import configure_process
 from explainer.samplers import Trajectory, sample, timesteps
@@ -288,8 +288,6 @@ class SampleNumbers:
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_sample_numbers(model_key: str, _model: TrainedModel, kind: str, sampler: str,
                           steps: int, n: int, guidance: Guidance, seed: int) -> SampleNumbers:
-    from explainer import metrics  # here, not at the top: this block is appended
-
     final = cached_trajectory(model_key, _model, kind, sampler, steps, n, guidance, seed).final
     data, label = _model.data, guidance.label
     if label is None:
@@ -307,8 +305,6 @@ def cached_sample_numbers(model_key: str, _model: TrainedModel, kind: str, sampl
 def cached_data_numbers(model_key: str, _model: TrainedModel,
                         label: int | None = None) -> tuple[float, tuple[float, float]]:
     """(spread, centre) of the training set, or of one class of it."""
-    from explainer import metrics
-
     points = _model.data.points
     if label is not None:
         points = points[_model.data.labels == label]
@@ -319,8 +315,6 @@ def cached_data_numbers(model_key: str, _model: TrainedModel,
 def cached_agreement_curve(model_key: str, _model: TrainedModel, kind: str, label: int,
                            ts: tuple[int, ...], size: int) -> tuple[float, ...]:
     """Mean cosine between the conditional and the unconditional field at each t."""
-    from explainer.fields import field_agreement
-
     eps_model, schedule = _eps_model(_model, kind), _model.schedule
     return tuple(field_agreement(grid_field(eps_model, schedule, t, size, Guidance(label)).v,
                                  grid_field(eps_model, schedule, t, size, Guidance()).v
