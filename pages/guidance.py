@@ -105,8 +105,10 @@ def controls(model: TrainedModel) -> tuple[int, int | None, float, str, int]:
 # ---------------------------------------------------------------- the fields at t
 
 def field_chart(field_v: np.ndarray, xy: np.ndarray, data: np.ndarray, title: str,
-                key: str, alt: str) -> None:
-    fig = figures.field_figure(xy, field_v, data, title, SPACING)
+                key: str, alt: str, cache_key: tuple) -> None:
+    """`cache_key` names what the field was computed from (see shared.cached_figure)."""
+    fig = shared.cached_figure(("guidance field", key, title, *cache_key),
+                               lambda: figures.field_figure(xy, field_v, data, title, SPACING))
     st.plotly_chart(fig, key=key, alt=alt)
 
 
@@ -134,22 +136,24 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
     agreement = field_agreement(cond.v, uncond.v).mean_cosine
     towards = share_pointing_at(diff.v, diff.xy, class_points)
     cls = f"'{names[label]}'"
+    drawn_from = (key, kind, t, label, w, negative)  # what the four fields depend on
     left, right = st.columns(2)
     with left:
         field_chart(uncond.v, uncond.xy, data.points, f"Unconditional (no class), t = {t}",
                     "chart_field_uncond", f"Arrows of the unconditional field at t = {t} "
-                    "over all the training data (grey).")
+                    "over all the training data (grey).", drawn_from)
         field_chart(diff.v, diff.xy, class_points, f"Difference: {cls} minus {base_name}",
                     "chart_field_diff", f"Arrows of the conditional minus the {base_name} "
                     f"field at t = {t}, over the training points of class {cls} (grey); "
-                    "colour = length.")
+                    "colour = length.", drawn_from)
     with right:
         field_chart(cond.v, cond.xy, class_points, f"Conditional: class {cls} (w = 1)",
                     "chart_field_cond", f"Arrows of the conditional field for class {cls} "
-                    f"at t = {t}, over that class's training points (grey).")
+                    f"at t = {t}, over that class's training points (grey).", drawn_from)
         field_chart(guided.v, guided.xy, class_points, f"Guided: w = {w:g}",
                     "chart_field_guided", f"Arrows of the guided field, w = {w:g}, class "
-                    f"{cls}, at t = {t}, over that class's training points (grey).")
+                    f"{cls}, at t = {t}, over that class's training points (grey).",
+                    drawn_from)
     st.caption("Arrows have equal length; their colour is the length |v| of the step "
                "(colour bars differ per figure). Grey dots: all the data (top left) or the "
                f"class {cls} only (the others).")
@@ -198,9 +202,11 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
     class_spread, _ = shared.cached_data_numbers(key, model, label)
     left, right = st.columns([3, 2])
     with left:
-        fig = figures.guided_animation_figure(trajectory.xs, trajectory.times,
-                                              f"Guided samples: class {cls}, w = {w:g}",
-                                              data.points, data.labels, label, negative)
+        fig = shared.cached_figure(
+            ("guided animation", key, kind, label, w, negative, n, steps),
+            lambda: figures.guided_animation_figure(
+                trajectory.xs, trajectory.times, f"Guided samples: class {cls}, w = {w:g}",
+                data.points, data.labels, label, negative))
         st.plotly_chart(fig, key="chart_guided_samples", alt=(
             f"Animation of {n} samples guided toward class {cls} with w = {w:g}, from noise "
             f"to t = 0; {numbers.share:.0%} end nearest to a training point of class {cls}."))

@@ -149,9 +149,11 @@ def one_sampler(active: shared.Active, sampler: str, kind: str, steps: int, n: i
                                            Guidance(), seed)
     data_spread, data_centre = shared.cached_data_numbers(active.key, model)
     title = f"{TITLES[sampler]}, {steps} steps"
-    fig = figures.sampling_animation_figure(trajectory.xs, trajectory.x0_hats,
-                                            trajectory.times, title, model.data.points,
-                                            show_x0_hat, data_centre)
+    fig = shared.cached_figure(
+        ("sampling", active.key, kind, sampler, steps, n, seed, show_x0_hat),
+        lambda: figures.sampling_animation_figure(trajectory.xs, trajectory.x0_hats,
+                                                  trajectory.times, title, model.data.points,
+                                                  show_x0_hat, data_centre))
     st.plotly_chart(fig, key=f"chart_sampling_{sampler}", alt=(
         f"Animation of {n} points moving from noise at t = {model.schedule.T} to samples at "
         f"t = 0 with {SAMPLER_LABELS[sampler]} in {steps} steps, over the grey training data; "

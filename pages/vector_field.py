@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TypedDict
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from explainer import figures
 from explainer.fields import (
     VIEW_EXTENT,
+    Field,
     cosine_similarity,
     field_agreement,
     grid,
@@ -100,6 +103,15 @@ def explanation() -> None:
             "spread over more training points, and the average moves toward the middle.")
 
 
+def field_panel(field: Field, data: np.ndarray, title: str, spacing: float, name: str,
+                top: float) -> go.Figure:
+    """One field of the side-by-side view, its colour range fixed to 0..top."""
+    return (figures.field_figure(field.xy, field.v, data, title, spacing)
+            .update_traces(name=name, selector=dict(name="field"))
+            .update_traces(marker_cmin=0.0, marker_cmax=top,
+                           selector=dict(name=name, mode="markers")))
+
+
 def side_by_side(model: TrainedModel, t: int, size: int, key: str) -> None:
     data = model.data.points
     spacing = 2 * VIEW_EXTENT / (size - 1)
@@ -111,11 +123,10 @@ def side_by_side(model: TrainedModel, t: int, size: int, key: str) -> None:
                                 strict=True):
         field = fields[kind]
         with col:
-            fig = figures.field_figure(field.xy, field.v, data, f"{title} field at t = {t}",
-                                       spacing)
-            fig.update_traces(name=kind, selector=dict(name="field"))
-            fig.update_traces(marker_cmin=0.0, marker_cmax=top,
-                              selector=dict(name=kind, mode="markers"))
+            fig = shared.cached_figure(
+                ("vector field", key, kind, t, size),
+                partial(field_panel, field, data, f"{title} field at t = {t}", spacing, kind,
+                        top))
             st.plotly_chart(fig, key=f"chart_{kind}", alt=f"The {kind} denoising direction "
                             f"at t = {t} on a {size} by {size} grid of arrows over the "
                             "training data; arrows of equal length, colour is the magnitude.")
