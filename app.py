@@ -69,7 +69,9 @@ x_T \sim \mathcal N(0, \sigma_T^2 I) \\
             "Algorithm 2, for the random walk $\\mu_t = \\frac{t-1}{t} x_t + \\frac1t \\hat x_0$.")
     st.subheader("The way through")
     for path, title, icon, blurb in PAGES:
-        st.page_link(path, label=f"**{title}**: {blurb}", icon=icon)
+        # The description as its own line: a page link's label is cut off on a phone.
+        st.page_link(path, label=f"**{title}**", icon=icon)
+        st.caption(blurb)
     st.caption("Based on the seed article 'Diffusion Models: An Intuitive Understanding' "
                "and the Welch Labs video on the 3Blue1Brown channel. Pretrained models ship "
                "with the app, so every page works at once.")
