@@ -18,11 +18,10 @@ from explainer.datasets import DATASET_NAMES, make_dataset, parse_label
 from explainer.fields import grid_field
 from explainer.guidance import Guidance
 from explainer.ideal import IdealDenoiser
-from explainer.metrics import sample_quality
 from explainer.runtime import configure_process
 from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
-from explainer.trained import TrainedModel
+from explainer.trained import TrainedModel, with_measured_quality
 from explainer.training import TrainConfig, Training
 
 # The shipped checkpoints' recipe: long runs with big batches at a gentler learning rate
@@ -183,9 +182,7 @@ def train_with_progress(config: TrainConfig) -> TrainedModel:
             progress_bar(stats.progress, f"step {stats.step} loss {stats.loss:.3f} "
                          f"{stats.elapsed:.1f}s")
     print(file=sys.stderr)
-    model = run.model()
-    final = sample(model.denoiser(), model.schedule, "ddpm", 2000, seed=1).final
-    return model.with_quality(sample_quality(final, config.dataset))
+    return with_measured_quality(run.model())
 
 
 def cmd_train(args: argparse.Namespace) -> None:

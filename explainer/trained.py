@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from explainer.datasets import Dataset
 from explainer.ideal import IdealDenoiser
+from explainer.metrics import Quality, sample_quality
 from explainer.model import EpsNetwork, NetworkDenoiser
+from explainer.samplers import sample
 from explainer.schedules import Schedule
 
 if TYPE_CHECKING:
-    from explainer.metrics import Quality
     from explainer.training import TrainConfig
 
 
@@ -46,3 +49,18 @@ class TrainedModel:
         q = f", quality {self.quality.ratio:.1f}x floor" if self.quality else ""
         return (f"{self.data.name} / {self.schedule.name} (T = {self.schedule.T}), "
                 f"{self.steps_trained} steps{q}")
+
+
+QUALITY_SAMPLES = 2000  # DDPM samples behind every stored quality number (seed 1)
+
+
+def quality_samples(model: TrainedModel) -> np.ndarray:
+    """The DDPM samples a model's quality is measured on (and the app shows)."""
+    return sample(model.denoiser(), model.schedule, "ddpm", QUALITY_SAMPLES, seed=1).final
+
+
+def with_measured_quality(model: TrainedModel,
+                          samples: np.ndarray | None = None) -> TrainedModel:
+    """`model` with the quality of its DDPM samples stored (drawn here if not given)."""
+    samples = quality_samples(model) if samples is None else samples
+    return model.with_quality(sample_quality(samples, model.data.name))

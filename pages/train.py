@@ -27,11 +27,14 @@ from explainer import checkpoints, figures
 from explainer.checkpoints import CheckpointError
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import VIEW_EXTENT
-from explainer.metrics import sample_quality
-from explainer.samplers import sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
 from explainer.slots import Ticket, TrainingSlots, server_slots
-from explainer.trained import TrainedModel
+from explainer.trained import (
+    QUALITY_SAMPLES,
+    TrainedModel,
+    quality_samples,
+    with_measured_quality,
+)
 from explainer.training import TrainConfig, Training, TrainStats, smoothed
 from pages import shared
 
@@ -46,7 +49,6 @@ DRAW_EVERY = 0.5  # seconds between progress updates: a quiet websocket, a smoot
 # phone's or a busy laptop's browser redrawing all the time, and the curve was mostly blank.
 CHART_EVERY = 2.0
 WAIT_POLL = 0.5  # seconds between looks at the queue while the server is busy
-N_SAMPLES = 2000  # samples for the quality number (as the pretrained checkpoints)
 MAX_CURVE_POINTS = 400  # the loss curve sent to the browser is thinned to this
 
 
@@ -116,13 +118,14 @@ def cancel_wait() -> None:
             st.session_state[SOURCE_KEY] = job.source  # as it was before Train
 
 
-def load_upload(data: bytes, name: str) -> TrainedModel:
-    """A validated checkpoint with its quality measured; CheckpointError if unusable."""
+def load_upload(data: bytes, name: str) -> tuple[TrainedModel, np.ndarray]:
+    """A validated checkpoint (its quality measured if it has none) and its DDPM samples;
+    CheckpointError if unusable."""
     model = checkpoints.load(data, name=name)
+    samples = quality_samples(model)
     if model.quality is None:
-        samples = ddpm_samples(model)
-        model = model.with_quality(sample_quality(samples, model.data.name))
-    return model
+        model = with_measured_quality(model, samples)
+    return model, samples
 
 
 def on_upload() -> None:
@@ -132,21 +135,15 @@ def on_upload() -> None:
     if file is None:
         return
     try:
-        model = load_upload(file.getvalue(), file.name)
+        model, samples = load_upload(file.getvalue(), file.name)
     except CheckpointError as exc:
         st.session_state[NOTICE_KEY] = ("error", f"{exc}. Nothing was changed.")
         return
-    samples = ddpm_samples(model)
     store(model, samples, None, f"uploaded from {file.name}")
     st.session_state[NOTICE_KEY] = ("success", f"Loaded {file.name}: now your model.")
 
 
 # ---------------------------------------------------------------- backend calls
-
-def ddpm_samples(model: TrainedModel) -> np.ndarray:
-    traj = sample(model.denoiser(), model.schedule, "ddpm", N_SAMPLES, seed=1)
-    return traj.final
-
 
 def store(model: TrainedModel, samples: np.ndarray, losses: list[float] | None,
           how: str) -> None:
@@ -287,11 +284,11 @@ def finish(job: Job, view: LiveView, stopped: bool) -> None:
                                         "nothing was trained and nothing changed.")
         st.rerun()
     view.status.info(f"{'Stopped' if stopped else 'Done'} after {steps:,} steps. Measuring "
-                     f"the model: {N_SAMPLES:,} DDPM samples against fresh data...",
+                     f"the model: {QUALITY_SAMPLES:,} DDPM samples against fresh data...",
                      icon=":material/straighten:")
     model = job.training.model()
-    samples = ddpm_samples(model)
-    model = model.with_quality(sample_quality(samples, model.data.name))
+    samples = quality_samples(model)
+    model = with_measured_quality(model, samples)
     elapsed = job.last.elapsed if job.last else 0.0
     how = f"trained here in {elapsed:.0f} s" + (", stopped early" if stopped else "")
     store(model, samples, list(job.training.losses), how)
@@ -348,7 +345,7 @@ def show_result() -> None:
     model_id, model = mine
     result: Result | None = st.session_state.get(RESULT_KEY)
     if result is None or result.model_id != model_id:
-        result = Result(model_id, ddpm_samples(model), None, "")
+        result = Result(model_id, quality_samples(model), None, "")
     st.subheader("Your model")
     if result.losses:
         st.plotly_chart(loss_chart(result.losses), width="stretch", key="train_loss_final",
