@@ -87,13 +87,33 @@ class EpsNetwork(nn.Module):
     def null_label(self) -> int:
         return self.config.num_classes
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        x = x_t * self.c_in[t].unsqueeze(-1)
+    def _position_features(self, x: torch.Tensor) -> torch.Tensor:
+        """x (already scaled by c_in) and its random Fourier features."""
         angles = 2 * math.pi * x @ self.freqs
-        features = [x, angles.sin(), angles.cos(),
-                    sinusoidal_embedding(t / self.T, self.config.time_dim),
-                    self.label_embedding(y)]
+        return torch.cat([x, angles.sin(), angles.cos()], dim=-1)
+
+    def _condition_features(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([sinusoidal_embedding(t / self.T, self.config.time_dim),
+                          self.label_embedding(y)], dim=-1)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """eps_hat for a batch where every example has its own t and y (training)."""
+        x = x_t * self.c_in[t].unsqueeze(-1)
+        features = [self._position_features(x), self._condition_features(t, y)]
         return self.mlp(torch.cat(features, dim=-1))
+
+    @torch.no_grad()
+    def eps_at(self, x_t: torch.Tensor, t: int, y: int) -> torch.Tensor:
+        """forward() for a batch that shares one t and one y (every sampler step and
+        field), in a third less time: the time and label features are then one row, so
+        their part of the first layer is a bias computed once instead of 2,000 times."""
+        first = self.mlp[0]
+        n_position = first.in_features - self.config.time_dim - self.config.label_dim
+        condition = self._condition_features(torch.tensor([t]), torch.tensor([y]))
+        bias = torch.addmm(first.bias, condition, first.weight[:, n_position:].T)
+        position = self._position_features(x_t * self.c_in[t])
+        hidden = torch.addmm(bias, position, first.weight[:, :n_position].T)
+        return self.mlp[1:](hidden)
 
 
 class EpsModel(Protocol):
@@ -117,7 +137,4 @@ class NetworkDenoiser:
 
     @torch.no_grad()
     def __call__(self, x_t: torch.Tensor, t: int, label: int) -> torch.Tensor:
-        n = x_t.shape[0]
-        t_vec = torch.full((n,), int(t), dtype=torch.long)
-        y_vec = torch.full((n,), int(label), dtype=torch.long)
-        return self.network(x_t.float(), t_vec, y_vec)
+        return self.network.eps_at(x_t.float(), int(t), int(label))

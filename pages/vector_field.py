@@ -106,10 +106,8 @@ def explanation() -> None:
 def field_panel(field: Field, data: np.ndarray, title: str, spacing: float, name: str,
                 top: float) -> go.Figure:
     """One field of the side-by-side view, its colour range fixed to 0..top."""
-    return (figures.field_figure(field.xy, field.v, data, title, spacing)
-            .update_traces(name=name, selector=dict(name="field"))
-            .update_traces(marker_cmin=0.0, marker_cmax=top,
-                           selector=dict(name=name, mode="markers")))
+    return figures.field_figure(field.xy, field.v, data, title, spacing, name=name,
+                                magnitude_range=(0.0, top))
 
 
 def side_by_side(model: TrainedModel, t: int, size: int, key: str) -> None:
