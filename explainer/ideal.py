@@ -45,6 +45,7 @@ class IdealDenoiser:
         self.points = torch.as_tensor(np.asarray(points, dtype=np.float32))
         self.labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
         self.num_classes = num_classes
+        self.prior = schedule.prior(points)
 
     def data_for(self, label: int) -> torch.Tensor:
         if label == self.num_classes:

@@ -17,7 +17,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from explainer.schedules import Schedule
+from explainer.schedules import Prior, Schedule
 
 
 @dataclass(frozen=True)
@@ -124,16 +124,19 @@ class EpsModel(Protocol):
     """
 
     num_classes: int
+    prior: Prior | None  # where sampling starts (None: the schedule's N(0, sigma_T^2 I))
 
     def __call__(self, x_t: torch.Tensor, t: int, label: int) -> torch.Tensor: ...
 
 
 class NetworkDenoiser:
-    """The trained network seen through the EpsModel call signature (inference only)."""
+    """The trained network seen through the EpsModel call signature (inference only);
+    `prior` is the start of sampling for its training data (Schedule.prior)."""
 
-    def __init__(self, network: EpsNetwork):
+    def __init__(self, network: EpsNetwork, prior: Prior | None = None):
         self.network = network.eval()
         self.num_classes = network.config.num_classes
+        self.prior = prior
 
     @torch.no_grad()
     def __call__(self, x_t: torch.Tensor, t: int, label: int) -> torch.Tensor:

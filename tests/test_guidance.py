@@ -19,6 +19,7 @@ class CountingModel:
     """An EpsModel whose eps is a different known function per label; counts calls."""
 
     num_classes = 3
+    prior = None
 
     def __init__(self) -> None:
         self.calls: list[int] = []

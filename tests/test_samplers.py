@@ -139,20 +139,31 @@ def test_trajectory_shapes_and_start(sampler: str) -> None:
     assert traj.xs.dtype == np.float32 and traj.x0_hats.dtype == np.float32
     assert list(traj.times) == timesteps(100, 10)
     np.testing.assert_array_equal(traj.final, traj.xs[-1])
-    # x_T ~ N(0, sigma_T^2 I)
+    # x_T ~ N(alpha_T mean, (alpha_T^2 var + sigma_T^2) I): ~ N(0, I) for DDPM
     np.testing.assert_allclose(traj.xs[0].std(0), model.schedule.sigma[-1], rtol=0.06)
+    np.testing.assert_allclose(traj.xs[0].mean(0), 0.0, atol=0.06)
     assert np.isfinite(traj.xs).all() and np.isfinite(traj.x0_hats).all()
 
 
+def test_sampling_starts_at_the_data_blurred_by_the_random_walk() -> None:
+    """The random walk's x_T keeps the data's centre: sampling starts there (not at 0),
+    with the spread of the data blurred by sigma_T."""
+    model, data = ideal_gaussian("random_walk")
+    x_T = sample(model, model.schedule, "ddim", n=20000, steps=2, seed=1).xs[0]
+    np.testing.assert_allclose(x_T.mean(0), data.mean(0), atol=0.1)  # (0.3, -0.2)
+    expected = np.sqrt(data.var(0).mean() + model.schedule.sigma[-1] ** 2)
+    np.testing.assert_allclose(x_T.std(0), expected, rtol=0.03)
+
+
 def exact_gaussian_moments(sch, sampler: str, times: list[int], mu: np.ndarray,
-                           cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                           cov: np.ndarray, start_var: float) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of a sampler's output for Gaussian data N(mu, cov) and a perfect
     denoiser, propagated exactly: x0_hat = mu + K (x_t - alpha_t mu) is linear in x_t, so
     each step maps N(m, C) to N(M m + b, M C M^T + var I). The step coefficients are
     written out here from scratch (Gaussian conditioning of (x_s, x_t) given x0; DDIM:
     Song et al. eq. 12 with eta = 0), not taken from samplers.posterior."""
     al, sg, eye = sch.alpha, sch.sigma, np.eye(2)
-    m, c = np.zeros(2), sg[sch.T] ** 2 * eye  # x_T ~ N(0, sigma_T^2 I)
+    m, c = al[sch.T] * mu, start_var * eye  # x_T ~ N(alpha_T mu, start_var I)
     for t, s in zip(times[:-1], times[1:], strict=True):
         gain = al[t] * cov @ np.linalg.inv(al[t] ** 2 * cov + sg[t] ** 2 * eye)
         if sampler == "ddim":
@@ -187,7 +198,9 @@ def test_ideal_sampler_reproduces_gaussian_moments(process: str, sampler: str,
     traj = sample(model, sch, sampler, n=4000, steps=steps, seed=11)
     out, n = traj.final.astype(np.float64), 4000
     mu, cov = data.astype(np.float64).mean(0), np.cov(data.T.astype(np.float64))
-    m_ref, c_ref = exact_gaussian_moments(sch, sampler, list(traj.times), mu, cov)
+    # Sampling starts from the moment-matched Gaussian of q(x_T) (isotropic).
+    start_var = sch.alpha[-1] ** 2 * data.astype(np.float64).var(0).mean() + sch.sigma[-1] ** 2
+    m_ref, c_ref = exact_gaussian_moments(sch, sampler, list(traj.times), mu, cov, start_var)
     # SE of a sample mean and of a sample covariance entry sqrt((C_ii C_jj + C_ij^2) / n).
     se_mean = np.sqrt(np.diag(c_ref) / n)
     se_cov = np.sqrt((np.outer(np.diag(c_ref), np.diag(c_ref)) + c_ref**2) / n)

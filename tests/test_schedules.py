@@ -71,7 +71,21 @@ def test_random_walk_ends_several_times_wider_than_the_data(dataset: str) -> Non
     s = make_schedule("random_walk")
     widest = make_dataset(dataset, 2000).points.std(0).max()
     assert s.sigma[-1] > 3 * widest
-    assert s.prior_std() == s.sigma[-1]
+    assert s.prior().std == s.sigma[-1] and s.prior().mean == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("process", ["ddpm", "random_walk"])
+def test_prior_matches_the_moments_of_the_noised_data_at_T(process: str) -> None:
+    """Schedule.prior(points) against a Monte Carlo draw of q(x_T): x_T = alpha_T x0 +
+    sigma_T eps over the spiral (mean off the origin: the random walk keeps it)."""
+    s = make_schedule(process)
+    data = make_dataset("spiral", 2000).points
+    prior = s.prior(data)
+    x_T = noised_cloud(s, np.tile(data, (50, 1)), s.T, seed=3)
+    np.testing.assert_allclose(prior.mean, x_T.mean(0), atol=4 * s.sigma[-1] / 316)
+    assert prior.std == pytest.approx(float(np.sqrt(x_T.var(0).mean())), rel=0.01)
+    if process == "random_walk":  # visibly off the origin, and wider than sigma_T
+        assert prior.mean[0] > 0.2 and prior.std > s.sigma[-1] * 1.02
 
 
 def test_default_steps_and_bad_configs() -> None:
