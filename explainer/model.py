@@ -5,7 +5,8 @@ One network serves conditional, unconditional and guided sampling: label index
 ``label_dropout`` (classifier-free guidance, Ho & Salimans 2022).
 
 What made it train fast on 2D data (see DESIGN.md): random Fourier features of x, a
-sinusoidal embedding of t, SiLU, 3 x 128.
+sinusoidal embedding of t, SiLU, 3 layers (128 wide for live training, 64 for the shipped
+checkpoints: see cli.PRETRAIN_RECIPE).
 """
 
 from __future__ import annotations
