@@ -145,8 +145,8 @@ def field_figure(xy: np.ndarray, v: np.ndarray, data: np.ndarray | None, title: 
     traces = [data_trace(data)] if data is not None else []
     traces += arrow_traces(xy, v, name, spacing, colour, magnitude_range=magnitude_range)
     if overlay is not None:
-        v2, name, c2 = overlay
-        traces += arrow_traces(xy, v2, name, spacing, c2, showscale=False)
+        v2, overlay_name, c2 = overlay
+        traces += arrow_traces(xy, v2, overlay_name, spacing, c2, showscale=False)
     return plane_layout(go.Figure(traces), title)
 
 

@@ -21,4 +21,3 @@ def test_eps_at_equals_forward_for_every_label_including_null(process: str) -> N
     # the loop above only if forward ignored them too).
     assert not torch.allclose(net.eps_at(x, 1, 0), net.eps_at(x, schedule.T, 0), atol=1e-3)
     assert not torch.allclose(net.eps_at(x, 5, 0), net.eps_at(x, 5, 1), atol=1e-3)
-
