@@ -18,6 +18,7 @@ from explainer.datasets import DATASET_NAMES
 from explainer.fields import denoising_direction, field_agreement, grid_field
 from explainer.guidance import Guidance
 from explainer.metrics import class_share, sample_quality, spread
+from explainer.runtime import configure_process
 from explainer.samplers import sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, noised_cloud
 from explainer.trained import TrainedModel
@@ -126,9 +127,7 @@ def cost_table(model: TrainedModel) -> None:
 
 
 def run_bench(quick: bool = False) -> None:
-    import torch
-
-    torch.set_num_threads(1)
+    configure_process()  # one torch thread and the allocator setting, as the server runs
     sets = 2 if quick else 5
     print("# explainer bench" + (" (quick)" if quick else ""))
     spiral = {p: checkpoints.load(checkpoints.pretrained_path("spiral", p))

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from explainer.schedules import Prior, Schedule
 
@@ -63,6 +64,10 @@ class EpsNetwork(nn.Module):
         c_in = 1.0 / torch.sqrt(torch.as_tensor(schedule.alpha**2 + schedule.sigma**2))
         self.register_buffer("c_in", c_in.float())
         self.T = schedule.T
+        # The embedding of every t = 0..T, looked up instead of recomputed (~0.15 ms of a
+        # 1.5 ms sampler step). Not persistent: it follows from T and time_dim alone.
+        self.register_buffer("time_features", sinusoidal_embedding(
+            torch.arange(schedule.T + 1) / schedule.T, config.time_dim), persistent=False)
         self.label_embedding = nn.Embedding(config.num_classes + 1, config.label_dim)
         width = 2 + 2 * config.fourier_features + config.time_dim + config.label_dim
         layers: list[nn.Module] = []
@@ -94,8 +99,7 @@ class EpsNetwork(nn.Module):
         return torch.cat([x, angles.sin(), angles.cos()], dim=-1)
 
     def _condition_features(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return torch.cat([sinusoidal_embedding(t / self.T, self.config.time_dim),
-                          self.label_embedding(y)], dim=-1)
+        return torch.cat([self.time_features[t], self.label_embedding(y)], dim=-1)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """eps_hat for a batch where every example has its own t and y (training)."""
@@ -106,16 +110,18 @@ class EpsNetwork(nn.Module):
     @torch.no_grad()
     def eps_at(self, x_t: torch.Tensor, t: int, y: int) -> torch.Tensor:
         """forward() for a batch that shares one t and one y (every sampler step and
-        field): the time and label features are then one row, so their part of the first
-        layer is a bias computed once instead of once per point (a few % of a pass at 128
-        units; it also skips the per-point embedding lookups and concatenation)."""
+        field), made fast because a sampler calls it 50-1,000 times per run: the time and
+        label features are one row, so their part of the first layer is a bias computed
+        once instead of once per point, and the SiLUs run in place (no grad here)."""
         first = self.mlp[0]
         n_position = first.in_features - self.config.time_dim - self.config.label_dim
-        condition = self._condition_features(torch.tensor([t]), torch.tensor([y]))
-        bias = torch.addmm(first.bias, condition, first.weight[:, n_position:].T)
+        condition = torch.cat([self.time_features[t], self.label_embedding.weight[y]])
+        bias = torch.addmv(first.bias, first.weight[:, n_position:], condition)
         position = self._position_features(x_t * self.c_in[t])
         hidden = torch.addmm(bias, position, first.weight[:, :n_position].T)
-        return self.mlp[1:](hidden)
+        for linear in self.mlp[2::2]:  # mlp = [Linear, SiLU] * depth + [Linear]
+            hidden = torch.addmm(linear.bias, F.silu(hidden, inplace=True), linear.weight.T)
+        return hidden
 
 
 class EpsModel(Protocol):

@@ -7,10 +7,10 @@ from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
 
 
-@pytest.mark.parametrize("process", ["ddpm", "random_walk"])
-def test_eps_at_equals_forward_for_every_label_including_null(process: str) -> None:
+@pytest.mark.parametrize(("process", "depth"), [("ddpm", 3), ("random_walk", 3), ("ddpm", 1)])
+def test_eps_at_equals_forward_for_every_label_including_null(process: str, depth: int) -> None:
     schedule = make_schedule(ProcessConfig(process))
-    net = EpsNetwork(ModelConfig(num_classes=3, seed=4), schedule).eval()
+    net = EpsNetwork(ModelConfig(num_classes=3, depth=depth, seed=4), schedule).eval()
     x = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) * 2.0
     for t in (1, schedule.T // 3, schedule.T):
         for label in range(4):  # 3 is the null label
