@@ -21,6 +21,10 @@ TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a
 # which samples about as well and keeps the page quick.
 DEFAULT_STEPS = {"ddpm": 100, "random_walk": 200}
 POINT_COUNTS = (250, 500, 1000, 2000)
+# Steps on a 1-2-5 scale, not every integer: few steps vs many is the lesson (DDIM at 5
+# vs DDPM at 100), and a handful of values lets a whole class share the cached samples
+# (each new value samples three trajectories, ~1 s of server time).
+STEP_SCALE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 DENOISERS = {"learned": "the trained network",
              "ideal": "the perfect model (exact denoiser of the training set)"}
 COLLAPSED = 0.25  # a cloud with less than this share of the data's spread has collapsed
@@ -85,10 +89,16 @@ def default_steps(model: TrainedModel) -> int:
     return min(model.schedule.T, DEFAULT_STEPS.get(model.schedule.name, 100))
 
 
+def step_choices(T: int) -> tuple[int, ...]:
+    """The steps the slider offers: the 1-2-5 scale below T, and T itself."""
+    return (*(k for k in STEP_SCALE if k < T), T)
+
+
 def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
     T = model.schedule.T
     # A steps value from a process with a larger T no longer fits: start from the default.
-    shared.forget_if_invalid("steps", lambda v: 1 <= v <= T)
+    choices = step_choices(T)
+    shared.forget_if_invalid("steps", lambda v: v in choices)
     shared.forget_if_invalid("n", lambda v: v in POINT_COUNTS)  # ?n= is shared with page 4
     choice_col, kind_col = st.columns([3, 2])
     with choice_col:
@@ -103,9 +113,10 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
                                          "output if training were perfect.")
     steps_col, n_col, seed_col, x0_col = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
     with steps_col:
-        steps = shared.url_slider(f"Steps (of T = {T})", "steps", 1, T, default_steps(model),
-                                  help="How many updates from t = T to 0. DDPM and its "
-                                       "no-noise twin want many; DDIM copes with few.")
+        steps = shared.url_selectbox(f"Steps (of T = {T})", "steps", choices,
+                                     default_steps(model), widget=st.select_slider,
+                                     help="How many updates from t = T to 0. DDPM and its "
+                                          "no-noise twin want many; DDIM copes with few.")
     with n_col:
         n = shared.url_selectbox("Points", "n", POINT_COUNTS, 1000)
     with seed_col:

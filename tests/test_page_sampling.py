@@ -22,16 +22,16 @@ def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> 
 
 @ui.every_pretrained_model
 def test_renders_for_every_model(dataset: str, process: str) -> None:
-    at = open_page(dataset=dataset, process=process, n="250", steps="4")
+    at = open_page(dataset=dataset, process=process, n="250", steps="5")
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
-    assert at.slider(key="steps").max == model.schedule.T
+    assert at.select_slider(key="steps").options[-1] == str(model.schedule.T)
     figures = ui.charts(at)
     data = next(d for d in figures["chart_sampling_ddpm"]["data"] if d["name"] == "training data")
     assert np.allclose(ui.array(data["x"]), model.data.points[:, 0])  # this model's data
     assert set(figures) == {"chart_sampling_ddpm", "chart_sampling_no_noise",
                             "chart_sampling_ddim"}
     for figure in figures.values():
-        assert len(figure["frames"]) == 5  # steps + 1 frames: t = T, ..., 0
+        assert len(figure["frames"]) == 6  # steps + 1 frames: t = T, ..., 0
         assert ui.final_samples(figure).shape == (250, 2)
     assert "What you see" in " ".join(m.value for m in at.markdown)
     assert not ui.warnings(at)
@@ -56,7 +56,7 @@ def test_moving_the_controls_changes_the_figure() -> None:
     figure = ui.charts(at)["chart_sampling_no_noise"]
     assert spread(ui.final_samples(figure)) < 0.1 * with_noise
 
-    at.slider(key="steps").set_value(10).run()
+    at.select_slider(key="steps").set_value(10).run()
     figure = ui.charts(at)["chart_sampling_no_noise"]
     assert len(figure["frames"]) == 11
     assert figure["layout"]["title"]["text"].endswith("10 steps")
@@ -75,7 +75,7 @@ def test_moving_the_controls_changes_the_figure() -> None:
 def test_a_link_opens_its_view() -> None:
     at = open_page(sampler="ddim", steps="20", seed="3", n="250")
     assert at.radio(key="sampler").value == "ddim"
-    assert at.slider(key="steps").value == 20
+    assert at.select_slider(key="steps").value == 20
     assert at.number_input(key="seed").value == 3
     figures = ui.charts(at)
     assert list(figures) == ["chart_sampling_ddim"]
@@ -84,20 +84,24 @@ def test_a_link_opens_its_view() -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "default"), [
-    ("sampler", "foo", "all"), ("steps", "5000", 100), ("steps", "2.5", 100)])
+    ("sampler", "foo", "all"), ("steps", "5000", 100), ("steps", "2.5", 100),
+    ("steps", "4", 100)])  # 4 is in 1..T but not on the slider's 1-2-5 scale
 def test_a_bad_link_falls_back_with_a_note(key: str, value: str, default: object) -> None:
-    at = open_page(**{"n": "250", "steps": "4", key: value})
+    at = open_page(**{"n": "250", "steps": "5", key: value})
     assert f"{key}={value}" in ui.warnings(at)
-    widget = at.radio(key=key) if key == "sampler" else at.slider(key=key)
+    widget = at.radio(key=key) if key == "sampler" else at.select_slider(key=key)
     assert widget.value == default
 
 
 def test_switching_to_a_process_with_fewer_steps_resets_steps() -> None:
     at = open_page(process="random_walk", steps="500", sampler="ddim", n="250")
-    assert at.slider(key="steps").value == 500
+    assert at.select_slider(key="steps").value == 500
+    assert at.select_slider(key="steps").options == [
+        "1", "2", "5", "10", "20", "50", "100", "200", "500", "1000"]
     at.session_state["process"] = "ddpm"  # as the sidebar's box does; T = 100 < 500
     at.run()
     assert not at.exception
-    assert at.slider(key="steps").value == 100
+    assert at.select_slider(key="steps").value == 100
+    assert at.select_slider(key="steps").options[-1] == "100"
     assert len(ui.charts(at)["chart_sampling_ddim"]["frames"]) == 50  # 101 times, subsampled
     assert not ui.warnings(at)
