@@ -44,7 +44,7 @@ def _spiral(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 def _balanced_labels(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """n labels in random order, every class n // k times (the remainder on random
-    classes), as sklearn's make_moons and make_circles split their points. Independent
+    classes), as sklearn's make_moons, make_circles and make_blobs split their points. Independent
     labels would give each training set its own class shares (moons drew 47.9% / 52.1% at
     seed 0): a model learns them faithfully and then misses a fresh draw by 4% of its mass
     in one go, more than two draws of the data differ by at these sizes."""
@@ -76,7 +76,7 @@ def _rings(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _gaussians(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    labels = rng.integers(0, 8, n)
+    labels = _balanced_labels(n, 8, rng)
     angle = labels * (2 * np.pi / 8)
     centres = 1.2 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     pts = centres + rng.normal(0.0, 0.1, size=(n, 2))

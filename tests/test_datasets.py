@@ -76,3 +76,14 @@ def test_parse_label_rejects_with_the_choices(bad: str | int) -> None:
         parse_label(bad, NAMES)
     message = str(info.value)
     assert repr(bad) in message and "inner, middle, outer" in message and "0..2" in message
+
+
+@pytest.mark.parametrize("name", ["moons", "rings", "gaussians"])
+def test_classes_are_drawn_in_equal_shares_in_random_order(name: str) -> None:
+    # Equal shares as sklearn draws these sets: a training set's own class shares would
+    # otherwise be learned as part of the distribution (see datasets._balanced_labels).
+    for seed in range(3):
+        labels = make_dataset(name, 2003, seed=seed).labels
+        counts = np.bincount(labels)
+        assert counts.max() - counts.min() <= 1, counts
+        assert len(set(labels[:20].tolist())) > 1  # shuffled, not in blocks
