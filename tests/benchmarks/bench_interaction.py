@@ -73,6 +73,10 @@ def measure_page(page: Page, url: str, key: str, moves: int) -> tuple[Moves, Mov
     thumb = slider(page, key)
     at_max = float(thumb.input_value()) >= float(thumb.get_attribute("max"))
     away, back = ("ArrowLeft", "ArrowRight") if at_max else ("ArrowRight", "ArrowLeft")
+    # A short slider (sampling's steps: 7 positions at T = 100) has fewer moves to give.
+    room = (float(thumb.input_value()) - float(thumb.get_attribute("min")) if at_max
+            else float(thumb.get_attribute("max")) - float(thumb.input_value()))
+    moves = min(moves, int(room / float(thumb.get_attribute("step") or 1)))
     thumb.focus()
     cold = [one_move(page, away) for _ in range(moves)]
     warm = [one_move(page, back) for _ in range(moves)]
@@ -86,6 +90,7 @@ def measure_server_only(url: str, name: str, key: str, moves: int) -> tuple[list
         session.open_page(name)
         start, count = session.slider_position(key)
         step = -1 if start == count - 1 else 1
+        moves = min(moves, start if step < 0 else count - 1 - start)
         cold = [session.set_slider(key, start + step * (i + 1)).seconds for i in range(moves)]
         warm = [session.set_slider(key, start + step * (moves - 1 - i)).seconds
                 for i in range(moves)]
