@@ -115,7 +115,8 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
     with steps_col:
         steps = shared.url_selectbox(f"Steps (of T = {T})", "steps", choices,
                                      default_steps(model), widget=st.select_slider,
-                                     help="How many updates from t = T to 0. DDPM and its "
+                                     help=f"How many updates from t = T to 0: "
+                                          f"{', '.join(map(str, choices))}. DDPM and its "
                                           "no-noise twin want many; DDIM copes with few.")
     with n_col:
         n = shared.url_selectbox("Points", "n", POINT_COUNTS, 1000)
