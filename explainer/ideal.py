@@ -28,6 +28,8 @@ def ideal_x0_hat(x_t: torch.Tensor, data: torch.Tensor, alpha_t: float,
     """E[x0 | x_t] in closed form, computed in log space and in blocks of x_t."""
     if sigma_t <= 0:
         return x_t / alpha_t  # no noise: x_t is x0 scaled
+    if len(data) == 0:
+        raise ValueError("the ideal denoiser needs at least one training point")
     data = data.to(x_t.dtype)
     scaled = alpha_t * data
     precision = 1.0 / sigma_t**2
