@@ -26,9 +26,10 @@ from explainer.training import TrainConfig, Training
 
 # The shipped checkpoints' recipe: longer runs with bigger batches at a gentler learning
 # rate than TrainConfig's defaults (which are tuned for live training in seconds), and a
-# network half as wide: with 64 units 8 of the 10 checkpoints are within 2x the floor in
-# DDPM and DDIM-100 (the 128-unit recipe before: 4 of 10), and a pass over 2,000 points
-# costs about half (DDIM-50 on 2,000 points 75 ms, was 131 ms; `python -m explainer bench`).
+# network half as wide. `python -m explainer bench` (session 3): 7 of the 10 checkpoints
+# within 2x the floor in DDPM and DDIM-100 (the two gaussians ones miss as the exact
+# denoiser does; spiral-ddpm DDIM-100 2.06x); DDIM-50 on 2,000 points 53-55 ms (131 ms at
+# 128 units). 48 units was tried: no better overall.
 PRETRAIN_STEPS = {"ddpm": 16000, "random_walk": 16000}
 PRETRAIN_RECIPE = {"batch": 1024, "lr": 1e-2, "hidden": 64}
 

@@ -32,9 +32,9 @@ T = TypeVar("T")
 # One torch thread, fixed malloc threshold: see explainer/runtime.py.
 configure_process()
 # Freezing the objects that exist after the imports keeps torch's many long-lived objects
-# out of every full collection (Streamlit's post-run gc.collect(), 150 ms -> ~1 ms when
-# it was on; now .streamlit/config.toml turns it off, since the figure caches grow the
-# heap again; Python's own full collections still benefit). Imported once per process.
+# out of every full collection: Python's own, and Streamlit's post-run gc.collect() if it
+# is turned on again (150 ms -> ~1 ms per rerun when it was; .streamlit/config.toml turns
+# it off, as it still cost 65-85 ms once the caches had filled). Imported once per process.
 gc.collect()
 gc.freeze()
 
@@ -340,8 +340,8 @@ class SentFigure(go.Figure):
 
     st.plotly_chart calls Figure.to_dict() on every run, which deep-copies every trace and
     frame, and then encodes every array to base64 again: about a fifth of a class's
-    server time in a profile (60 students). This keeps that dict, made once, and hands it
-    out instead. Only for st.plotly_chart: the Figure part itself is empty.
+    server time in a profile (40 simulated students). This keeps that dict, made once,
+    and hands it out instead. Only for st.plotly_chart: the Figure part itself is empty.
     """
 
     def __init__(self, fig: go.Figure):

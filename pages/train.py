@@ -25,6 +25,7 @@ from streamlit.runtime.scriptrunner import RerunException, StopException, get_sc
 
 from explainer import checkpoints, figures
 from explainer.checkpoints import CheckpointError
+from explainer.cli import PRETRAIN_RECIPE, PRETRAIN_STEPS
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import VIEW_EXTENT
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
@@ -141,6 +142,13 @@ def on_upload() -> None:
         return
     store(model, samples, None, f"uploaded from {file.name}")
     st.session_state[NOTICE_KEY] = ("success", f"Loaded {file.name}: now your model.")
+
+
+def pretrain_recipe() -> str:
+    """How the shipped checkpoints were trained, read from the command that makes them."""
+    steps = " or ".join(f"{s:,}" for s in sorted(set(PRETRAIN_STEPS.values())))
+    return (f"{steps} steps of batches of {PRETRAIN_RECIPE['batch']:,}, a network "
+            f"{PRETRAIN_RECIPE['hidden']} units wide")
 
 
 # ---------------------------------------------------------------- backend calls
@@ -440,8 +448,7 @@ def page() -> None:
             "the time the class label $y$ is hidden, so the same network also learns the "
             "unconditional model that guidance needs. Sampling uses an exponential moving "
             "average of the weights, which is smoother than the last step's weights. The "
-            "pretrained models used a longer recipe: 10,000-12,000 steps of batches of 2,048. "
-            "The "
+            f"pretrained models used a longer recipe: {pretrain_recipe()}. The "
             "loss never reaches 0: from a noisy point the noise cannot be known exactly, "
             "only guessed on average.")
     job: Job | None = st.session_state.get(JOB_KEY)
