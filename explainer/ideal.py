@@ -43,7 +43,7 @@ def ideal_x0_hat(x_t: torch.Tensor, data: torch.Tensor, alpha_t: float,
         weights = torch.addmm(offset, block, scaled.T, alpha=precision)
         weights.sub_(weights.amax(-1, keepdim=True)).exp_()  # max = 0: no overflow
         sums = weights @ data_and_one
-        out.append(sums[:, :2] / sums[:, 2:])
+        out.append(sums[:, :-1] / sums[:, -1:])  # the last column is the normaliser
     return torch.cat(out)
 
 
