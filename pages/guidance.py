@@ -10,7 +10,7 @@ from explainer import figures
 from explainer.fields import VIEW_EXTENT, difference_field, field_agreement, share_pointing_at
 from explainer.guidance import Guidance
 from explainer.trained import TrainedModel
-from pages import shared
+from pages import plotly_frame, shared
 
 DENOISERS = {"learned": "the trained network",
              "ideal": "the perfect model (exact denoiser of the training set)"}
@@ -109,7 +109,7 @@ def field_chart(field_v: np.ndarray, xy: np.ndarray, data: np.ndarray, title: st
     """`cache_key` names what the field was computed from (see shared.cached_figure)."""
     fig = shared.cached_figure(("guidance field", key, title, *cache_key),
                                lambda: figures.field_figure(xy, field_v, data, title, SPACING))
-    st.plotly_chart(fig, key=key, alt=alt)
+    plotly_frame.show(fig, key=key, alt=alt)
 
 
 @st.fragment
@@ -169,7 +169,7 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
                                    f"Conditional vs unconditional field, class {cls}", "t",
                                    "mean cosine", mark_x=t, y_range=(min(0.0, min(curve)), 1.02),
                                    height=280)
-        st.plotly_chart(fig, key="chart_agreement", alt=(
+        plotly_frame.show(fig, key="chart_agreement", alt=(
             f"Line chart: mean cosine between the conditional ({cls}) and unconditional "
             f"fields for t from {ts[0]} to {ts[-1]}: {curve[0]:.2f} at t = {ts[0]}, "
             f"{curve[-1]:.2f} at t = {ts[-1]}."))
@@ -207,7 +207,7 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
             lambda: figures.guided_animation_figure(
                 trajectory.xs, trajectory.times, f"Guided samples: class {cls}, w = {w:g}",
                 data.points, data.labels, label, negative))
-        st.plotly_chart(fig, key="chart_guided_samples", alt=(
+        plotly_frame.show(fig, key="chart_guided_samples", alt=(
             f"Animation of {n} samples guided toward class {cls} with w = {w:g}, from noise "
             f"to t = 0; {numbers.share:.0%} end nearest to a training point of class {cls}."))
     with right:
@@ -224,7 +224,7 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
         fig = figures.curve_figure(np.array(CURVE_WS), {
             f"share in class {cls}": shares, "spread ÷ class's spread": spreads},
             "As w grows", "w", "", mark_x=w, height=300)
-        st.plotly_chart(fig, key="chart_share_vs_w", alt=(
+        plotly_frame.show(fig, key="chart_share_vs_w", alt=(
             f"Line chart over w from 0 to {CURVE_WS[-1]:g}: the share of samples in class "
             f"{cls} goes from {shares[0]:.0%} to {shares[-1]:.0%}; their spread relative to "
             f"the class's from {spreads[0]:.2f} to {spreads[-1]:.2f}."))

@@ -12,7 +12,7 @@ from explainer.fields import VIEW_EXTENT
 from explainer.metrics import spread
 from explainer.schedules import forward_paths, noised_cloud
 from explainer.trained import TrainedModel
-from pages import shared
+from pages import plotly_frame, shared
 
 COLOUR_NAMES = ("orange", "sky blue", "green", "yellow", "blue", "red", "pink", "grey")
 WALK_COUNTS = (400_000, 1_600_000)  # Monte Carlo sizes offered: fast, and 2x more precise
@@ -96,8 +96,8 @@ def introduction(model: TrainedModel) -> None:
         counts = np.bincount(data.labels, minlength=data.num_classes)
         fig = figures.data_cloud_figure(data.points, data.labels, data.class_names,
                                         f"Training data: {data.name}", height=380)
-        st.plotly_chart(fig, key="chart_data_cloud", alt=f"Scatter plot of the {data.name} "
-                        f"training set, {len(data.points)} points coloured by class.")
+        plotly_frame.show(fig, key="chart_data_cloud", alt=f"Scatter plot of the {data.name} "
+                          f"training set, {len(data.points)} points coloured by class.")
         classes = ", ".join(f"{name} {n}" for name, n in zip(data.class_names, counts, strict=True))
         shared.sentence(f"{len(data.points):,} training points in {data.num_classes} classes "
                         f"({classes}); their spread (RMS distance from the centre) is "
@@ -131,9 +131,9 @@ def forward_process(active: shared.Active, paths: np.ndarray) -> None:
     with walks_col:
         extent = view_extent(cloud, paths[: t + 1].reshape(-1, 2), data)
         fig = figures.walks_figure(paths, t, data, extent, cloud)
-        st.plotly_chart(fig, key="chart_walks", alt=f"{paths.shape[1]} random walks drawn up to "
-                        f"step {t}, over the training data and the whole cloud noised to "
-                        f"step {t}.")
+        plotly_frame.show(fig, key="chart_walks", alt=f"{paths.shape[1]} random walks drawn up to "
+                          f"step {t}, over the training data and the whole cloud noised to "
+                          f"step {t}.")
         moved = float(np.linalg.norm(paths[t] - paths[0], axis=1).mean())
         shared.sentence(
             f"at t = {t} the noised cloud's spread is {spread(cloud):.2f} (data: "
@@ -142,8 +142,8 @@ def forward_process(active: shared.Active, paths: np.ndarray) -> None:
             f"{moved:.2f} from where they started.")
     with schedule_col:
         fig = figures.schedule_figure(schedule.alpha, schedule.sigma, t)
-        st.plotly_chart(fig, key="chart_schedule", alt=f"Noise schedule: alpha_t and sigma_t for "
-                        f"t = 0 to {schedule.T}, with a marker at t = {t}.")
+        plotly_frame.show(fig, key="chart_schedule", alt=f"Noise schedule: alpha_t and sigma_t for "
+                          f"t = 0 to {schedule.T}, with a marker at t = {t}.")
         shared.sentence(schedule_sentence(model, t))
     st.divider()
     bridge_section(active, paths, t)
@@ -216,9 +216,9 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
         figures.focus(fig, (low + high) / 2, half)
         mc_off_view = bool(np.abs(xt_arr + scale * est.mean_step - (low + high) / 2).max()
                            > half)
-        st.plotly_chart(fig, key="chart_bridge", alt=f"The start x0, the point x_t at t = {t}, and "
-                        f"the mean last step drawn from x_t, magnified {scale:g} times: "
-                        "Monte Carlo and formula.")
+        plotly_frame.show(fig, key="chart_bridge", alt=(
+            f"The start x0, the point x_t at t = {t}, and the mean last step drawn from x_t, "
+            f"magnified {scale:g} times: Monte Carlo and formula."))
     with numbers_col:
         bridge_numbers(est, formula_text, walks, float(model.schedule.sigma[t]))
     shared.sentence(bridge_sentence(est, t, scale, walk_rule, mc_off_view))

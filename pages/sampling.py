@@ -11,7 +11,7 @@ from explainer import figures
 from explainer.guidance import Guidance
 from explainer.samplers import SAMPLER_LABELS, SAMPLER_NAMES
 from explainer.trained import TrainedModel
-from pages import shared
+from pages import plotly_frame, shared
 
 SAMPLER_CHOICES = ("all", *SAMPLER_NAMES)
 CHOICE_LABELS = {"all": "All three side by side", **SAMPLER_LABELS}
@@ -166,7 +166,7 @@ def one_sampler(active: shared.Active, sampler: str, kind: str, steps: int, n: i
         lambda: figures.sampling_animation_figure(trajectory.xs, trajectory.x0_hats,
                                                   trajectory.times, title, model.data.points,
                                                   show_x0_hat, data_centre))
-    st.plotly_chart(fig, key=f"chart_sampling_{sampler}", alt=(
+    plotly_frame.show(fig, key=f"chart_sampling_{sampler}", alt=(
         f"Animation of {n} points moving from noise at t = {model.schedule.T} to samples at "
         f"t = 0 with {SAMPLER_LABELS[sampler]} in {steps} steps, over the grey training data; "
         f"a star marks the data's average. Final spread {numbers.spread:.2f}, data "

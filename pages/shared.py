@@ -8,14 +8,12 @@ st.cache_data with bounded max_entries, keyed by small quantised values and a mo
 from __future__ import annotations
 
 import gc
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import plotly.graph_objects as go
-import plotly.io as pio
 import streamlit as st
 
 from explainer import checkpoints, metrics
@@ -26,6 +24,7 @@ from explainer.runtime import configure_process
 from explainer.samplers import Trajectory, sample, timesteps
 from explainer.schedules import PROCESS_NAMES
 from explainer.trained import TrainedModel
+from pages.plotly_frame import SentFigure
 
 T = TypeVar("T")
 
@@ -335,32 +334,14 @@ def url_seed_input(help_text: str) -> int:
     return int(value)
 
 
-class SentFigure(go.Figure):
-    """A built figure frozen as the JSON-ready dict that st.plotly_chart sends.
-
-    st.plotly_chart calls Figure.to_dict() on every run, which deep-copies every trace and
-    frame, and then encodes every array to base64 again: about a fifth of a class's
-    server time in a profile (40 simulated students). This keeps that dict, made once,
-    and hands it out instead. Only for st.plotly_chart: the Figure part itself is empty.
-    """
-
-    def __init__(self, fig: go.Figure):
-        super().__init__()
-        self._sent = json.loads(pio.to_json(fig, validate=False))  # arrays as base64
-
-    def to_dict(self) -> dict:
-        return self._sent
-
-
 @st.cache_resource(max_entries=400, show_spinner=False)
 def cached_figure(key: tuple, _build: Callable[[], go.Figure]) -> SentFigure:
     """A built Plotly figure, shared by every session that asks for the same `key`.
 
     Building a figure validates every trace and frame in Python: 230 ms for one 50-frame
-    animation, against ~30 ms to send a built one. Kept as the object itself (a resource,
-    not pickled data); st.plotly_chart only reads it. `key` must name everything `_build`
-    uses (page, model key, and every control), and callers must not modify the result.
-    400 entries: a class spreads over every t of three pages (a field figure ~0.1 MB,
-    an animation ~1-3 MB).
+    animation, against ~1 ms to send a built one. Kept as the JSON text the chart is sent
+    (plotly_frame.SentFigure). `key` must name everything `_build` uses (page, model key,
+    and every control). 400 entries: a class spreads over every t of three pages (a field
+    figure ~0.1 MB, an animation ~1-3 MB).
     """
-    return SentFigure(_build())
+    return SentFigure.of(_build())

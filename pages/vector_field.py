@@ -20,7 +20,7 @@ from explainer.fields import (
 )
 from explainer.guidance import Guidance
 from explainer.trained import TrainedModel
-from pages import shared
+from pages import plotly_frame, shared
 
 VIEWS = ("side by side", "overlay")
 GRID_SIZES = (16, 24, 32)
@@ -125,9 +125,9 @@ def side_by_side(model: TrainedModel, t: int, size: int, key: str) -> None:
                 ("vector field", key, kind, t, size),
                 partial(field_panel, field, data, f"{title} field at t = {t}", spacing, kind,
                         top))
-            st.plotly_chart(fig, key=f"chart_{kind}", alt=f"The {kind} denoising direction "
-                            f"at t = {t} on a {size} by {size} grid of arrows over the "
-                            "training data; arrows of equal length, colour is the magnitude.")
+            plotly_frame.show(fig, key=f"chart_{kind}", alt=f"The {kind} denoising direction "
+                              f"at t = {t} on a {size} by {size} grid of arrows over the "
+                              "training data; arrows of equal length, colour is the magnitude.")
 
 
 def overlay(model: TrainedModel, t: int, size: int, key: str) -> None:
@@ -136,17 +136,17 @@ def overlay(model: TrainedModel, t: int, size: int, key: str) -> None:
     fig = figures.comparison_field_figure(
         learned.xy, learned.v, ideal.v, model.data.points,
         f"Learned over ideal (red) at t = {t}", 2 * VIEW_EXTENT / (size - 1))
-    st.plotly_chart(fig, key="chart_overlay", alt=f"The learned denoising direction drawn "
-                    f"over the ideal one at t = {t}, {size} by {size} arrows; the ideal "
-                    "shows in red only where the two differ.")
+    plotly_frame.show(fig, key="chart_overlay", alt=f"The learned denoising direction drawn "
+                      f"over the ideal one at t = {t}, {size} by {size} arrows; the ideal "
+                      "shows in red only where the two differ.")
 
 
 def angle_error(model: TrainedModel, t: int, size: int, numbers: FieldNumbers) -> None:
     fig = figures.angle_error_figure(numbers["angle_error"], size,
                                      f"Where they disagree: angle at t = {t}", model.data.points)
-    st.plotly_chart(fig, key="chart_angle_error", alt=f"Heat map of the angle between the "
-                    f"learned and the ideal arrow at each grid point, t = {t}; transparent "
-                    "where they agree, red where they differ.")
+    plotly_frame.show(fig, key="chart_angle_error", alt=f"Heat map of the angle between the "
+                      f"learned and the ideal arrow at each grid point, t = {t}; transparent "
+                      "where they agree, red where they differ.")
 
 
 def change_sentence(model: TrainedModel, t: int, numbers: FieldNumbers, size: int,

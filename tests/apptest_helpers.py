@@ -90,10 +90,16 @@ def move(at: AppTest, key: str, value: object) -> AppTest:
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    """Plotly figures on the page by their key (the element id ends with it); AppTest shows
-    them as UnknownElement with the figure JSON in proto.spec."""
-    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec)
-            for e in at.get("plotly_chart")}
+    """Plotly figures on the page by their key (the element id ends with it), as the
+    browser gets them. Most are pages.plotly_frame charts: AppTest shows those as
+    UnknownElement "component_instance" with the figure's JSON in the "spec" argument;
+    the Train page's are st.plotly_chart, with the JSON in proto.spec."""
+    found = {e.proto.id.rsplit("-", 1)[-1]: json.loads(json.loads(e.proto.json_args)["spec"])
+             for e in at.get("component_instance")
+             if e.proto.component_name.endswith("plotly_frame")}
+    found.update({e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec)
+                  for e in at.get("plotly_chart")})
+    return found
 
 
 def array(value: object) -> np.ndarray:

@@ -18,18 +18,27 @@ def test_a_sent_figure_sends_the_same_chart_as_the_figure_it_froze() -> None:
 
     import numpy as np
     import plotly.io as pio
-    from plotly.tools import return_figure_from_figure_or_data
 
     from explainer.figures import animation_figure
-    from pages.shared import SentFigure
+    from pages.plotly_frame import SentFigure
 
     rng = np.random.default_rng(0)
     xs = rng.normal(size=(11, 300, 2)).astype(np.float32)
     fig = animation_figure(xs, np.arange(10, -1, -1), "title", xs[-1])
 
-    def sent(f: go.Figure) -> dict:  # what st.plotly_chart does with a figure
-        return json.loads(pio.to_json(return_figure_from_figure_or_data(f, True), validate=False))
+    whole = json.loads(pio.to_json(fig, validate=False))
+    sent = SentFigure.of(fig).figure()
+    # Everything but Plotly's default template (the chart page themes the figure itself).
+    assert "template" not in sent["layout"] and "template" in whole["layout"]
+    whole["layout"].pop("template")
+    assert sent == whole
+    assert len(sent["frames"]) == 11 and sent["data"][1]["x"]["bdata"]  # compact arrays
 
-    frozen = sent(SentFigure(fig))
-    assert frozen == sent(fig)
-    assert len(frozen["frames"]) == 11 and frozen["data"][1]["x"]["bdata"]
+
+def test_the_chart_component_is_served_with_plotly_js_beside_it() -> None:
+    from pages.plotly_frame import CHART_PAGE, PLOTLY_JS, served_dir
+
+    folder = served_dir()
+    assert (folder / "index.html").read_bytes() == CHART_PAGE.read_bytes()
+    assert (folder / "plotly.min.js").stat().st_size == PLOTLY_JS.stat().st_size
+    assert served_dir() == folder  # made once; the next server start reuses it

@@ -13,38 +13,61 @@ from typing import Any
 
 from appserver import IDLE
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-CHART = "[data-testid=stPlotlyChart]"
 EXCEPTION = "[data-testid=stException]"
 ERROR = "[data-testid=stAlertContentError]"
 
+# Every chart on the page as {box, gd, state, name}: the element on the page, Plotly's
+# graph div, the chart component's {received, drawn} render counts, and the accessible
+# name (alt text). Most charts are pages/plotly_frame.py components: iframes of the same
+# origin, so their documents are readable from here. The Train page's are st.plotly_chart
+# (state null: Streamlit draws them). Charts not displayed (in a closed expander) are left
+# out.
+_CHARTS_JS = """(() => Array.from(document.querySelectorAll(
+    '[data-testid=stPlotlyChart], iframe[data-testid=stCustomComponentV1]'))
+  .filter(el => el.getClientRects().length > 0).map(el => {
+  if (el.tagName !== 'IFRAME')
+    return {box: el, gd: el.querySelector('.js-plotly-plot'), state: null,
+            name: el.getAttribute('aria-label') || ''};
+  const gd = el.contentDocument && el.contentDocument.querySelector('.js-plotly-plot');
+  return {box: el, gd: gd || null,
+          state: (el.contentWindow && el.contentWindow.chartState) || {received: 0, drawn: -1},
+          name: (gd && gd.getAttribute('aria-label')) || ''};
+}))()"""
+
 # A cheap fingerprint of every Plotly chart on the page: its traces (float32 arrays are
 # base64 strings, so stringify is fast), its frames and its accessible title/meta.
-_FINGERPRINTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => {
+_FINGERPRINTS_JS = f"""() => {_CHARTS_JS}.map(({{gd}}) => {{
+  if (!gd) return '';
   const text = JSON.stringify([gd.data, gd.layout && gd.layout.title, gd.layout && gd.layout.meta,
                                (gd._transitionData && gd._transitionData._frames || []).length]);
   let h = 0;
-  for (let i = 0; i < text.length; i++) { h = (h * 31 + text.charCodeAt(i)) | 0; }
+  for (let i = 0; i < text.length; i++) {{ h = (h * 31 + text.charCodeAt(i)) | 0; }}
   return text.length + ':' + h;
-})"""
+}})"""
 
 # Size of each chart's drawn surface: the Plotly root svg and any WebGL canvas inside.
-_CHART_SIZES_JS = """() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))
-  .map(chart => {
-    const surfaces = chart.querySelectorAll('svg.main-svg, canvas');
-    let best = [0, 0];
-    surfaces.forEach(s => { const r = s.getBoundingClientRect();
-      if (r.width * r.height > best[0] * best[1]) best = [r.width, r.height]; });
-    return {surfaces: surfaces.length, width: best[0], height: best[1],
-            traces: chart.querySelectorAll('.trace, .scatterlayer path, .gl-canvas').length};
-  })"""
+_CHART_SIZES_JS = f"""() => {_CHARTS_JS}.map(({{gd}}) => {{
+  const surfaces = gd ? gd.querySelectorAll('svg.main-svg, canvas') : [];
+  let best = [0, 0];
+  surfaces.forEach(s => {{ const r = s.getBoundingClientRect();
+    if (r.width * r.height > best[0] * best[1]) best = [r.width, r.height]; }});
+  return {{surfaces: surfaces.length, width: best[0], height: best[1],
+          traces: gd ? gd.querySelectorAll('.trace, .scatterlayer path, .gl-canvas').length
+                     : 0}};
+}})"""
 
+# Every chart drawn, and each chart component has drawn the last figure it was sent.
+_CHARTS_DRAWN_JS = f"""() => {_CHARTS_JS}.every(({{gd, state}}) =>
+  gd && gd.querySelector('svg.main-svg') && (!state || state.drawn === state.received))"""
 
 # Nothing left to draw: no stale element, and no skeleton (Streamlit shows stSkeleton while
 # a lazily loaded component such as the Plotly chart is still loading its code, after the
 # script already reports notRunning).
 _SETTLED_JS = ("() => !document.querySelector('[data-stale=true]')"
-               " && !document.querySelector('[data-testid=stSkeleton]')")
+               " && !document.querySelector('[data-testid=stSkeleton]')"
+               f" && ({_CHARTS_DRAWN_JS})()")
 
 
 def wait_idle(page: Page, timeout: float = 60_000) -> None:
@@ -64,10 +87,9 @@ def open_page(page: Page, url: str, timeout: float = 90_000) -> None:
 
 
 def wait_charts(page: Page, timeout: float = 30_000) -> None:
-    """Every Plotly chart element has its drawn svg (Plotly renders after React)."""
-    page.wait_for_function(
-        """() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))
-                 .every(c => c.querySelector('svg.main-svg'))""", timeout=timeout)
+    """Every chart has its drawn svg (Plotly renders after React, and a chart component
+    after its iframe has loaded plotly.js) and shows the last figure it was sent."""
+    page.wait_for_function(_CHARTS_DRAWN_JS, timeout=timeout)
 
 
 def chart_sizes(page: Page) -> list[dict[str, Any]]:
@@ -75,11 +97,29 @@ def chart_sizes(page: Page) -> list[dict[str, Any]]:
 
 
 def chart_names(page: Page) -> list[str]:
-    """Each chart's accessible name (Streamlit puts st.plotly_chart's alt text in the
-    chart's aria-label, with role="figure")."""
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'))
-                 .map(c => c.getAttribute('aria-label') || '')""")
+    """Each chart's accessible name: the alt text, on the chart with role="figure"."""
+    return page.evaluate(f"() => {_CHARTS_JS}.map(c => c.name)")
+
+
+def wait_chart_text_light(page: Page, timeout: float = 15_000) -> None:
+    """Wait (no error on timeout: the caller asserts) until every chart's tick labels are
+    light, as on a dark theme: a chart component gets the new theme in a render message
+    of its own, after the page has turned dark."""
+    try:
+        page.wait_for_function(f"""() => {_CHARTS_JS}.every(({{gd}}) => {{
+          const tick = gd && gd.querySelector('.main-svg .xtick text');
+          if (!tick) return true;
+          const [r, g, b] = getComputedStyle(tick).fill.match(/[\\d.]+/g).map(Number);
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.4 * 255; }})""", timeout=timeout)
+    except PlaywrightTimeoutError:
+        pass
+
+
+def chart_tick_colours(page: Page) -> list[str]:
+    """The fill colour of each chart's first x tick label (follows the app's theme)."""
+    return page.evaluate(f"""() => {_CHARTS_JS}.map(({{gd}}) => {{
+      const tick = gd && gd.querySelector('.main-svg .xtick text');
+      return tick ? getComputedStyle(tick).fill : ''; }})""")
 
 
 def fingerprints(page: Page) -> list[str]:

@@ -16,6 +16,7 @@ from browser_helpers import (
     background_luminance,
     chart_names,
     chart_sizes,
+    chart_tick_colours,
     fingerprints,
     has_horizontal_scroll,
     open_page,
@@ -24,6 +25,7 @@ from browser_helpers import (
     screenshot_full,
     slider_value,
     wait_changed,
+    wait_chart_text_light,
     wait_charts,
     widest_elements,
 )
@@ -98,6 +100,8 @@ def test_page_loads_draws_themes_and_slider_reruns_only_its_fragment(
     page.wait_for_function(DARK_BACKGROUND_JS)
     wait_charts(page)
     assert_charts_drawn(page, spec.charts)
+    if spec.charts:
+        assert_chart_text_readable_on_dark(page)
     screenshot_full(page, screenshot_dir / f"{spec.name}-dark.png")
     if spec.slider_key is None:
         return
@@ -159,10 +163,16 @@ def test_dark_theme_on_first_load(new_context: Any) -> None:
     assert_clean(page)
     assert_charts_drawn(page, 2)
     assert background_luminance(page) < 0.2, "the app background is not dark"
-    # Plotly follows the theme too: its axis text is light on the dark background.
-    font = page.evaluate(
-        "() => getComputedStyle(document.querySelector('.main-svg .xtick text')).fill")
-    assert _luminance(font) > 0.4, f"chart text {font} is not readable on dark"
+    assert_chart_text_readable_on_dark(page)
+
+
+def assert_chart_text_readable_on_dark(page: Page) -> None:
+    """The charts follow the theme: their axis text is light on the dark background."""
+    wait_chart_text_light(page)
+    colours = [c for c in chart_tick_colours(page) if c]
+    assert colours, "no chart has axis tick labels"
+    for colour in colours:
+        assert _luminance(colour) > 0.4, f"chart text {colour} is not readable on dark"
 
 
 def _luminance(css_colour: str) -> float:
