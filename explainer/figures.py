@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from explainer.fields import VIEW_EXTENT
@@ -103,37 +104,68 @@ def points_trace(points: np.ndarray, name: str, colour: str = ARROW_COLOUR,
                         marker=dict(size=size, color=colour, opacity=opacity))
 
 
+MAGNITUDE_BINS = 8  # arrow-head colours: |v| in 8 equal bands of the colour scale
+
+
+def magnitude_colours(bins: int = MAGNITUDE_BINS) -> list[str]:
+    """The colour of each band of |v|: the middle of its stretch of MAGNITUDE_SCALE."""
+    return plotly.colors.sample_colorscale(MAGNITUDE_SCALE,
+                                           [(k + 0.5) / bins for k in range(bins)])
+
+
+def stepped_scale(colours: Sequence[str]) -> list[list]:
+    """A colour scale of flat bands, so the colour bar shows exactly the heads' colours."""
+    n = len(colours)
+    return [[edge / n, c] for k, c in enumerate(colours) for edge in (k, k + 1)]
+
+
+def _lines(segments: np.ndarray, **style: object) -> go.Scatter:
+    """(n, k, 2) polylines as one NaN-separated line trace (one SVG path: cheap to draw)."""
+    n, k, _ = segments.shape
+    nan = np.full((n, 1, 2), np.nan, dtype=np.float32)
+    pts = f32(np.concatenate([segments, nan], axis=1).reshape(n * (k + 1), 2))
+    return go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", hoverinfo="skip", **style)
+
+
 def arrow_traces(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
                  colour: str | None = None, showscale: bool = True,
                  magnitude_range: tuple[float, float] | None = None) -> list[go.Scatter]:
-    """Arrows of equal length (0.8 x grid spacing) pointing along v; the magnitude |v|
-    is shown by the colour of the arrow head (or one fixed colour), over
-    `magnitude_range` if given (so that two panels share one colour scale)."""
+    """Arrows of equal length (0.8 x grid spacing) pointing along v. The shafts are one
+    line trace of (tail, tip, NaN) triples in grid order, named `name`; the heads are
+    chevrons coloured by the magnitude |v| in MAGNITUDE_BINS bands over `magnitude_range`
+    if given (so that two panels share one colour scale), or all in `colour`.
+
+    Every part is a line trace, one SVG path each: redrawing 576 arrows then takes
+    ~50 ms in Chromium instead of ~100 ms with one rotated marker per head. The number
+    of traces is fixed (empty bands stay as empty traces), so a new t only changes data."""
     xy, v = f32(xy), f32(v)
     norm = np.linalg.norm(v, axis=1)
     unit = v / np.maximum(norm, 1e-12)[:, None]
-    tip = xy + 0.8 * spacing * unit
-    nan = np.full(len(xy), np.nan, dtype=np.float32)
-    xs = np.stack([xy[:, 0], tip[:, 0], nan], axis=1).ravel()
-    ys = np.stack([xy[:, 1], tip[:, 1], nan], axis=1).ravel()
-    line_colour = colour or "rgba(120, 120, 120, 0.8)"
-    shaft = go.Scatter(x=xs, y=ys, mode="lines", name=name, hoverinfo="skip",
-                       line=dict(width=1.3, color=line_colour), legendgroup=name)
-    # Plotly's marker angle is clockwise from "up"; atan2 gives counter-clockwise from +x.
-    angle = f32(90.0 - np.degrees(np.arctan2(unit[:, 1], unit[:, 0])))
-    marker = dict(symbol="triangle-up", size=7, angle=angle)
-    if colour is None:
-        marker.update(color=f32(norm), colorscale=MAGNITUDE_SCALE, showscale=showscale,
-                      colorbar=dict(title=dict(text="|v|", side="right"), thickness=10,
-                                    len=0.6))
-        if magnitude_range is not None:
-            marker.update(cmin=magnitude_range[0], cmax=magnitude_range[1])
-    else:
-        marker.update(color=colour)
-    head = go.Scatter(x=tip[:, 0], y=tip[:, 1], mode="markers", marker=marker, name=name,
-                      showlegend=False, legendgroup=name, customdata=f32(norm),
-                      hovertemplate="|v| = %{customdata:.2f}<extra></extra>")
-    return [shaft, head]
+    length = 0.8 * spacing
+    tip = xy + length * unit
+    back = tip - 0.35 * length * unit  # the chevron's arms end 35% of the way back
+    side = 0.2 * length * np.stack([-unit[:, 1], unit[:, 0]], axis=1)
+    chevrons = np.stack([back + side, tip, back - side], axis=1)
+    shaft_colour = colour or "rgba(120, 120, 120, 0.8)"
+    traces = [_lines(np.stack([xy, tip], axis=1), name=name, legendgroup=name,
+                     line=dict(width=1.3, color=shaft_colour))]
+    head_style = dict(showlegend=False, legendgroup=name, name=f"{name} (heads)")
+    if colour is not None:
+        return traces + [_lines(chevrons, line=dict(width=1.6, color=colour), **head_style)]
+    lo, hi = magnitude_range or (float(norm.min()), float(norm.max()))
+    band = np.clip(((norm - lo) / max(hi - lo, 1e-12) * MAGNITUDE_BINS).astype(int),
+                   0, MAGNITUDE_BINS - 1)
+    colours = magnitude_colours()
+    traces += [_lines(chevrons[band == k], line=dict(width=1.8, color=c), **head_style)
+               for k, c in enumerate(colours)]
+    if showscale:  # the colour bar, on an invisible one-point trace
+        traces.append(go.Scatter(
+            x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+            legendgroup=name, marker=dict(
+                color=[lo, hi], cmin=lo, cmax=hi, colorscale=stepped_scale(colours),
+                showscale=True, colorbar=dict(title=dict(text="|v|", side="right"),
+                                              thickness=10, len=0.6))))
+    return traces
 
 
 def field_figure(xy: np.ndarray, v: np.ndarray, data: np.ndarray | None, title: str,
@@ -385,6 +417,6 @@ def comparison_field_figure(xy: np.ndarray, v_top: np.ndarray, v_under: np.ndarr
     other, so `under_colour` shows exactly where (and how) they differ."""
     traces = [data_trace(data)] if data is not None else []
     under = arrow_traces(xy, v_under, names[1], spacing, under_colour, showscale=False)
-    under[0].line.width = 3
+    under[0].line.width = 3  # the shafts
     traces += under + arrow_traces(xy, v_top, names[0], spacing)
     return plane_layout(go.Figure(traces), title)

@@ -42,3 +42,26 @@ def test_the_chart_component_is_served_with_plotly_js_beside_it() -> None:
     assert (folder / "index.html").read_bytes() == CHART_PAGE.read_bytes()
     assert (folder / "plotly.min.js").stat().st_size == PLOTLY_JS.stat().st_size
     assert served_dir() == folder  # made once; the next server start reuses it
+
+
+def test_arrow_heads_sit_on_the_tips_in_the_colour_of_their_magnitude_band() -> None:
+    import numpy as np
+
+    from explainer.figures import MAGNITUDE_BINS, arrow_traces, magnitude_colours
+
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    v = np.array([[0.5, 0.0], [0.0, 2.0], [-7.9, 0.0]], dtype=np.float32)  # |v| 0.5, 2, 7.9
+    traces = arrow_traces(xy, v, "field", spacing=1.0, magnitude_range=(0.0, 8.0))
+    shaft, heads = traces[0], traces[1:1 + MAGNITUDE_BINS]
+    assert shaft.name == "field" and len(traces) == MAGNITUDE_BINS + 2  # + the colour bar
+    tips = np.stack([shaft.x[1::3], shaft.y[1::3]], axis=1)
+    assert np.allclose(tips, xy + 0.8 * v / np.linalg.norm(v, axis=1, keepdims=True))
+    colours = magnitude_colours()
+    # |v| = 0.5 -> band 0, 2 -> band 2, 7.9 -> band 7 of 8 over [0, 8].
+    for band, tip in ((0, tips[0]), (2, tips[1]), (7, tips[2])):
+        head = heads[band]
+        assert head.line.color == colours[band]
+        assert np.allclose([head.x[1], head.y[1]], tip)  # the chevron's middle point
+    assert sum(len(h.x) for h in heads) == 3 * 4  # 3 chevrons of 3 points + NaN each
+    fixed = arrow_traces(xy, v, "ideal", spacing=1.0, colour="#D55E00")
+    assert len(fixed) == 2 and fixed[1].line.color == "#D55E00"

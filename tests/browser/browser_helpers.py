@@ -36,12 +36,20 @@ _CHARTS_JS = """(() => Array.from(document.querySelectorAll(
           name: (gd && gd.getAttribute('aria-label')) || ''};
 }))()"""
 
-# A cheap fingerprint of every Plotly chart on the page: its traces (float32 arrays are
-# base64 strings, so stringify is fast), its frames and its accessible title/meta.
+# A cheap fingerprint of every Plotly chart on the page: its traces, its frames and its
+# title/meta. Plotly decodes arrays into typed arrays, which JSON.stringify would spell out
+# index by index (~20 ms per chart, inside the measured time): each is folded to a number.
 _FINGERPRINTS_JS = f"""() => {_CHARTS_JS}.map(({{gd}}) => {{
   if (!gd) return '';
+  const fold = (key, value) => {{
+    if (!ArrayBuffer.isView(value)) return value;
+    let h = value.length;
+    for (let i = 0; i < value.length; i++) h = (h * 31 + value[i] * 1000003) % 2147483647;
+    return 'typed:' + value.length + ':' + h;
+  }};
   const text = JSON.stringify([gd.data, gd.layout && gd.layout.title, gd.layout && gd.layout.meta,
-                               (gd._transitionData && gd._transitionData._frames || []).length]);
+                               (gd._transitionData && gd._transitionData._frames || []).length],
+                              fold);
   let h = 0;
   for (let i = 0; i < text.length; i++) {{ h = (h * 31 + text.charCodeAt(i)) | 0; }}
   return text.length + ':' + h;
