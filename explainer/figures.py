@@ -119,25 +119,29 @@ def stepped_scale(colours: Sequence[str]) -> list[list]:
     return [[edge / n, c] for k, c in enumerate(colours) for edge in (k, k + 1)]
 
 
-def _lines(segments: np.ndarray, **style: object) -> go.Scatter:
-    """(n, k, 2) polylines as one NaN-separated line trace (one SVG path: cheap to draw)."""
+def _lines(segments: np.ndarray, **style: object) -> go.Scattergl:
+    """(n, k, 2) polylines as one NaN-separated WebGL line trace. In SVG, Plotly draws
+    every NaN-separated piece as an element of its own: ~35 ms to redraw 576 arrows in
+    Chromium, against ~5 ms in WebGL (the same picture)."""
     n, k, _ = segments.shape
     nan = np.full((n, 1, 2), np.nan, dtype=np.float32)
     pts = f32(np.concatenate([segments, nan], axis=1).reshape(n * (k + 1), 2))
-    return go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", hoverinfo="skip", **style)
+    return go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="lines", hoverinfo="skip", **style)
 
 
 def arrow_traces(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
                  colour: str | None = None, showscale: bool = True,
-                 magnitude_range: tuple[float, float] | None = None) -> list[go.Scatter]:
+                 magnitude_range: tuple[float, float] | None = None,
+                 ) -> list[go.Scattergl | go.Scatter]:
     """Arrows of equal length (0.8 x grid spacing) pointing along v. The shafts are one
     line trace of (tail, tip, NaN) triples in grid order, named `name`; the heads are
     chevrons coloured by the magnitude |v| in MAGNITUDE_BINS bands over `magnitude_range`
     if given (so that two panels share one colour scale), or all in `colour`.
 
-    Every part is a line trace, one SVG path each: redrawing 576 arrows then takes
-    ~50 ms in Chromium instead of ~100 ms with one rotated marker per head. The number
-    of traces is fixed (empty bands stay as empty traces), so a new t only changes data."""
+    Every part is a WebGL line trace (see _lines): redrawing a 24 x 24 field with the data
+    under it takes ~25 ms in Chromium, against ~100 ms with SVG shafts and one rotated
+    marker per head. The number of traces is fixed (empty bands stay as empty traces), so
+    a new t only changes data."""
     xy, v = f32(xy), f32(v)
     norm = np.linalg.norm(v, axis=1)
     unit = v / np.maximum(norm, 1e-12)[:, None]

@@ -22,11 +22,12 @@ ERROR = "[data-testid=stAlertContentError]"
 # graph div, the chart component's {received, drawn} render counts, and the accessible
 # name (alt text). Most charts are pages/plotly_frame.py components: iframes of the same
 # origin, so their documents are readable from here. The Train page's are st.plotly_chart
-# (state null: Streamlit draws them). Charts not displayed (in a closed expander) are left
-# out.
+# (state null: Streamlit draws them). Charts not shown (in a closed expander: a <details>)
+# are left out.
 _CHARTS_JS = """(() => Array.from(document.querySelectorAll(
     '[data-testid=stPlotlyChart], iframe[data-testid=stCustomComponentV1]'))
-  .filter(el => el.getClientRects().length > 0).map(el => {
+  .filter(el => el.getClientRects().length > 0 && !el.closest('details:not([open])'))
+  .map(el => {
   if (el.tagName !== 'IFRAME')
     return {box: el, gd: el.querySelector('.js-plotly-plot'), state: null,
             name: el.getAttribute('aria-label') || ''};

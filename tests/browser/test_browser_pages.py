@@ -27,6 +27,7 @@ from browser_helpers import (
     wait_changed,
     wait_chart_text_light,
     wait_charts,
+    wait_idle,
     widest_elements,
 )
 from playwright.sync_api import Page
@@ -184,3 +185,19 @@ def _url_text(value: float | None) -> str:
     """How a value appears in the URL: 3 for whole numbers, 0.5 otherwise."""
     assert value is not None
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def test_a_chart_in_a_closed_expander_is_drawn_when_opened(page: Page) -> None:
+    """Charts in a closed expander skip the slider's redraws (nobody sees them) and draw
+    the last figure they got when the expander opens."""
+    open_page(page, "/guidance")
+    drawn_before = len(chart_sizes(page))
+    press_slider(page, "t")
+    wait_idle(page)
+    page.get_by_text("Agreement of the two fields over t").click()
+    page.wait_for_function("() => document.querySelector('details[open] iframe')")
+    wait_charts(page)
+    sizes = chart_sizes(page)
+    assert len(sizes) == drawn_before + 1, sizes
+    assert all(s["surfaces"] > 0 and s["width"] > 50 and s["height"] > 50 for s in sizes), sizes
+    assert "mean cosine" in " ".join(chart_names(page))
