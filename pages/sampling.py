@@ -3,7 +3,11 @@ DDPM, the same rule without its injected noise (the cloud collapses), and DDIM."
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import threading
+import time
 
 import streamlit as st
 
@@ -12,6 +16,9 @@ from explainer.guidance import Guidance
 from explainer.samplers import SAMPLER_LABELS, SAMPLER_NAMES
 from explainer.trained import TrainedModel
 from pages import plotly_frame, shared
+from pages.plotly_frame import SentFigure
+
+LOG = logging.getLogger(__name__)
 
 SAMPLER_CHOICES = ("all", *SAMPLER_NAMES)
 CHOICE_LABELS = {"all": "All three side by side", **SAMPLER_LABELS}
@@ -21,6 +28,7 @@ TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a
 # which samples about as well and keeps the page quick.
 DEFAULT_STEPS = {"ddpm": 100, "random_walk": 200}
 POINT_COUNTS = (250, 500, 1000, 2000)
+DEFAULT_N = 1000
 # Steps on a 1-2-5 scale, not every integer: few steps vs many is the lesson (DDIM at 5
 # vs DDPM at 100), and a handful of values lets a whole class share the cached samples
 # (each new value samples three trajectories, ~1 s of server time).
@@ -119,7 +127,7 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
                                           f"{', '.join(map(str, choices))}. DDPM and its "
                                           "no-noise twin want many; DDIM copes with few.")
     with n_col:
-        n = shared.url_selectbox("Points", "n", POINT_COUNTS, 1000)
+        n = shared.url_selectbox("Points", "n", POINT_COUNTS, DEFAULT_N)
     with seed_col:
         seed = shared.url_seed_input("Which starting noise (and which injected noise) is drawn.")
     with x0_col:
@@ -152,20 +160,53 @@ NUMBERS_HELP = (
     "training point (small even for a collapsed cloud, if it lands on the data).")
 
 
-def one_sampler(active: shared.Active, sampler: str, kind: str, steps: int, n: int,
-                seed: int, show_x0_hat: bool) -> shared.SampleNumbers:
+def sampler_view(active: shared.Active, sampler: str, kind: str, steps: int, n: int,
+                 seed: int, show_x0_hat: bool) -> tuple[SentFigure, shared.SampleNumbers]:
+    """One sampler's animation and numbers, from the shared caches (or made into them)."""
     model = active.model
     trajectory = shared.cached_trajectory(active.key, model, kind, sampler, steps, n,
                                           Guidance(), seed)
     numbers = shared.cached_sample_numbers(active.key, model, kind, sampler, steps, n,
                                            Guidance(), seed)
-    data_spread, data_centre = shared.cached_data_numbers(active.key, model)
+    _, data_centre = shared.cached_data_numbers(active.key, model)
     title = f"{TITLES[sampler]}, {steps} steps"
     fig = shared.cached_figure(
         ("sampling", active.key, kind, sampler, steps, n, seed, show_x0_hat),
         lambda: figures.sampling_animation_figure(trajectory.xs, trajectory.x0_hats,
                                                   trajectory.times, title, model.data.points,
                                                   show_x0_hat, data_centre))
+    return fig, numbers
+
+
+def warm_default_views(active: shared.Active) -> None:
+    """Make every step count's default view (all three samplers, the trained network,
+    DEFAULT_N points, seed 0, no x̂₀) into the shared caches, smallest first. A step
+    count new to the server costs ~0.5 s (three samplers, their numbers, three animations):
+    with this, moving the steps slider from the defaults is a cache hit for everyone.
+    Runs in a background thread; the pauses let students' runs take the GIL in between."""
+    try:
+        for steps in step_choices(active.model.schedule.T):
+            for sampler in SAMPLER_NAMES:
+                sampler_view(active, sampler, "learned", steps, DEFAULT_N, 0, False)
+                time.sleep(0.05)
+    except Exception:  # a cache warmer must never take the server down
+        LOG.exception("warming the sampling page's caches failed")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def start_warming(model_key: str, _active: shared.Active) -> threading.Thread:
+    """Once per pretrained model and server process (cached): start warm_default_views."""
+    thread = threading.Thread(target=warm_default_views, args=(_active,), daemon=True,
+                              name=f"warm-sampling-{model_key}")
+    thread.start()
+    return thread
+
+
+def one_sampler(active: shared.Active, sampler: str, kind: str, steps: int, n: int,
+                seed: int, show_x0_hat: bool) -> shared.SampleNumbers:
+    model = active.model
+    fig, numbers = sampler_view(active, sampler, kind, steps, n, seed, show_x0_hat)
+    data_spread, _ = shared.cached_data_numbers(active.key, model)
     plotly_frame.show(fig, key=f"chart_sampling_{sampler}", alt=(
         f"Animation of {n} points moving from noise at t = {model.schedule.T} to samples at "
         f"t = 0 with {SAMPLER_LABELS[sampler]} in {steps} steps, over the grey training data; "
@@ -219,3 +260,7 @@ active = shared.active_model()
 st.title("3. Sampling: from noise back to data")
 introduction()
 reverse_process(active)
+# A student's own model is used by one student only: not worth warming for. The test suite
+# turns warming off (it opens every model; tests/conftest.py), except where it tests it.
+if active.source == "pretrained" and os.environ.get("EXPLAINER_WARM_CACHES", "1") != "0":
+    start_warming(active.key, active)

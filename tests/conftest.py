@@ -7,6 +7,7 @@ other tests depend on their exact settings.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,6 +25,12 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 # One thread and a fixed malloc threshold, as the server runs: the fastest per core here,
 # fair to other processes on this 2-core machine, and no heap growth (explainer/runtime.py).
 configure_process()
+
+# The sampling page warms its caches for every step count in a background thread, once per
+# model and process. Tests open every model: that would be ~1 min of background CPU
+# competing with them. Off here (and in the app servers the browser tests start, which
+# inherit it); test_page_sampling turns it on where it tests it.
+os.environ["EXPLAINER_WARM_CACHES"] = "0"
 
 
 # --- A tiny trained model (session-wide; ~2 s of training) ------------------------------

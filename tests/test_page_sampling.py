@@ -105,3 +105,27 @@ def test_switching_to_a_process_with_fewer_steps_resets_steps() -> None:
     assert at.select_slider(key="steps").options[-1] == "100"
     assert len(ui.charts(at)["chart_sampling_ddim"]["frames"]) == 50  # 101 times, subsampled
     assert not ui.warnings(at)
+
+
+def test_every_step_count_of_the_default_view_is_made_ahead(monkeypatch) -> None:
+    """Opening the page with a pretrained model warms the caches in the background: then
+    moving the steps slider from the defaults never samples (a cache hit for everyone)."""
+    import threading
+
+    import pages.shared
+
+    monkeypatch.setenv("EXPLAINER_WARM_CACHES", "1")
+    at = open_page(dataset="moons", process="ddpm")
+    warmers = [t for t in threading.enumerate() if t.name == "warm-sampling-pretrained:moons:ddpm"]
+    assert warmers, [t.name for t in threading.enumerate()]
+    warmers[0].join(timeout=300)
+    sampled = []
+    real_sample = pages.shared.sample
+    monkeypatch.setattr(pages.shared, "sample",
+                        lambda *args: sampled.append(args[2:5]) or real_sample(*args))
+    options = at.select_slider(key="steps").options
+    assert len(options) == 7
+    for steps in options:
+        at.select_slider(key="steps").set_value(int(steps)).run()
+        assert not at.exception
+    assert sampled == []  # (sampler, n, steps) of every trajectory the page had to make
