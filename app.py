@@ -5,7 +5,7 @@ import streamlit as st
 st.set_page_config(page_title="Diffusion models, explained in 2D", page_icon="🌀",
                    layout="wide")
 
-from pages import shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
+from pages import sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
 
 PAGES = [
     ("pages/random_walks.py", "1. Random walks", "🚶",
@@ -83,3 +83,7 @@ navigation = st.navigation(
 if navigation.title != "Home":
     shared.model_sidebar()
 navigation.run()
+# After the page: the server's first visitor starts making the sampling page's views of the
+# default model, so that a class reaching page 3 finds them ready (once per process).
+sampling_views.warm_in_background(
+    shared.pretrained_active(shared.DEFAULT_DATASET, shared.DEFAULT_PROCESS))

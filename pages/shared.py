@@ -59,6 +59,7 @@ def _leave_pages_directory_mode() -> None:
 
 _leave_pages_directory_mode()
 
+DEFAULT_DATASET, DEFAULT_PROCESS = "spiral", "ddpm"  # the model every page opens with
 PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
                   "random_walk": "Random walk (variance exploding)"}
 USER_MODEL_KEY = "user_model"  # session_state: (uuid, TrainedModel) of this session's model
@@ -192,8 +193,8 @@ def model_sidebar() -> None:
         if mine is not None and st.session_state.get("source") == "your model":
             st.caption(f"Your model: {mine[1].describe()}")
             return
-        url_selectbox("Dataset", "dataset", list(DATASET_NAMES), "spiral")
-        url_selectbox("Noise process", "process", list(PROCESS_NAMES), "ddpm",
+        url_selectbox("Dataset", "dataset", list(DATASET_NAMES), DEFAULT_DATASET)
+        url_selectbox("Noise process", "process", list(PROCESS_NAMES), DEFAULT_PROCESS,
                       format_func=PROCESS_LABELS.get)
 
 
@@ -202,8 +203,11 @@ def active_model() -> Active:
     source = st.session_state.get(PENDING_SOURCE_KEY) or st.session_state.get("source")
     if mine is not None and source == "your model":
         return Active(f"user:{mine[0]}", mine[1], "your model")
-    dataset = st.session_state.get("dataset", "spiral")
-    process = st.session_state.get("process", "ddpm")
+    return pretrained_active(st.session_state.get("dataset", DEFAULT_DATASET),
+                             st.session_state.get("process", DEFAULT_PROCESS))
+
+
+def pretrained_active(dataset: str, process: str) -> Active:
     return Active(f"pretrained:{dataset}:{process}", pretrained(dataset, process),
                   "pretrained")
 

@@ -1,0 +1,92 @@
+"""What the sampling page (page 3) shows for one sampler, made through the shared caches,
+and warming those caches ahead of the students. Apart from the page script so that app.py
+can start the warming when the server's first visitor arrives, whatever page they open.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import streamlit as st
+
+from explainer import figures
+from explainer.guidance import Guidance
+from explainer.samplers import SAMPLER_NAMES
+from explainer.trained import TrainedModel
+from pages import shared
+from pages.plotly_frame import SentFigure
+
+LOG = logging.getLogger(__name__)
+
+TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a third
+DEFAULT_N = 1000
+# Default steps: all of T = 100 for DDPM; for the random walk (T = 1000) a fifth of T,
+# which samples about as well and keeps the page quick.
+DEFAULT_STEPS = {"ddpm": 100, "random_walk": 200}
+POINT_COUNTS = (250, 500, 1000, 2000)
+# Steps on a 1-2-5 scale, not every integer: few steps vs many is the lesson (DDIM at 5
+# vs DDPM at 100), and a handful of values lets a whole class share the cached samples
+# (each new value samples three trajectories, ~1 s of server time).
+STEP_SCALE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def default_steps(model: TrainedModel) -> int:
+    return min(model.schedule.T, DEFAULT_STEPS.get(model.schedule.name, 100))
+
+
+def step_choices(T: int) -> tuple[int, ...]:
+    """The steps the slider offers: the 1-2-5 scale below T, and T itself."""
+    return (*(k for k in STEP_SCALE if k < T), T)
+
+
+def sampler_view(active: shared.Active, sampler: str, kind: str, steps: int, n: int,
+                 seed: int, show_x0_hat: bool) -> tuple[SentFigure, shared.SampleNumbers]:
+    """One sampler's animation and numbers, from the shared caches (or made into them)."""
+    model = active.model
+    trajectory = shared.cached_trajectory(active.key, model, kind, sampler, steps, n,
+                                          Guidance(), seed)
+    numbers = shared.cached_sample_numbers(active.key, model, kind, sampler, steps, n,
+                                           Guidance(), seed)
+    _, data_centre = shared.cached_data_numbers(active.key, model)
+    title = f"{TITLES[sampler]}, {steps} steps"
+    fig = shared.cached_figure(
+        ("sampling", active.key, kind, sampler, steps, n, seed, show_x0_hat),
+        lambda: figures.sampling_animation_figure(trajectory.xs, trajectory.x0_hats,
+                                                  trajectory.times, title, model.data.points,
+                                                  show_x0_hat, data_centre))
+    return fig, numbers
+
+
+def warm_default_views(active: shared.Active) -> None:
+    """Make every step count's default view (all three samplers, the trained network,
+    DEFAULT_N points, seed 0, no x̂₀) into the shared caches, smallest first. A step
+    count new to the server costs ~0.5 s (three samplers, their numbers, three animations):
+    with this, moving the steps slider from the defaults is a cache hit for everyone.
+    Runs in a background thread; the pauses let students' runs take the GIL in between."""
+    try:
+        for steps in step_choices(active.model.schedule.T):
+            for sampler in SAMPLER_NAMES:
+                sampler_view(active, sampler, "learned", steps, DEFAULT_N, 0, False)
+                time.sleep(0.05)
+    except Exception:  # a cache warmer must never take the server down
+        LOG.exception("warming the sampling page's caches failed")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def start_warming(model_key: str, _active: shared.Active) -> threading.Thread:
+    """Once per pretrained model and server process (cached): start warm_default_views."""
+    thread = threading.Thread(target=warm_default_views, args=(_active,), daemon=True,
+                              name=f"warm-sampling-{model_key}")
+    thread.start()
+    return thread
+
+
+def warm_in_background(active: shared.Active) -> None:
+    """Start warming for a pretrained model (once per model and process). A student's own
+    model is used by one student only: not worth it. The test suite turns warming off (it
+    opens every model; tests/conftest.py), except where it tests it."""
+    if active.source == "pretrained" and os.environ.get("EXPLAINER_WARM_CACHES", "1") != "0":
+        start_warming(active.key, active)
