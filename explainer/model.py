@@ -12,6 +12,7 @@ checkpoints: see cli.PRETRAIN_RECIPE).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +78,8 @@ class EpsNetwork(nn.Module):
         layers.append(nn.Linear(width, 2))
         self.mlp = nn.Sequential(*layers)
         self._init_weights(gen)
+        # eps_at's copy of the weights, built on first use (not in the state_dict).
+        self._inference_weights: InferenceWeights | None = None
 
     def _init_weights(self, gen: torch.Generator) -> None:
         """PyTorch's default initialisation, drawn from `gen` instead of the global RNG,
@@ -110,18 +113,130 @@ class EpsNetwork(nn.Module):
     @torch.no_grad()
     def eps_at(self, x_t: torch.Tensor, t: int, y: int) -> torch.Tensor:
         """forward() for a batch that shares one t and one y (every sampler step and
-        field), made fast because a sampler calls it 50-1,000 times per run: the time and
-        label features are one row, so their part of the first layer is a bias computed
-        once instead of once per point, and the SiLUs run in place (no grad here)."""
-        first = self.mlp[0]
-        n_position = first.in_features - self.config.time_dim - self.config.label_dim
-        condition = torch.cat([self.time_features[t], self.label_embedding.weight[y]])
-        bias = torch.addmv(first.bias, first.weight[:, n_position:], condition)
-        position = self._position_features(x_t * self.c_in[t])
-        hidden = torch.addmm(bias, position, first.weight[:, :n_position].T)
-        for linear in self.mlp[2::2]:  # mlp = [Linear, SiLU] * depth + [Linear]
-            hidden = torch.addmm(linear.bias, F.silu(hidden, inplace=True), linear.weight.T)
-        return hidden
+        field), made fast because a sampler calls it 50-1,000 times per run. Equal to
+        forward() up to float32 rounding; what makes it fast:
+
+        - the time and label features are the same for every point, so their part of the
+          first layer plus its bias is one vector per (y, t), looked up in a table;
+        - activations are transposed (one column per point) and end with a row of ones,
+          so each layer is a single matmul by [W | b]: no pass to add the bias, and sin and
+          cos write straight into their rows of the features (no concatenation);
+        - the activations live in buffers reused across calls: fresh 0.5 MB tensors
+          cost ~7% of a DDIM-50 run, in allocation and cache misses;
+        - the SiLUs run in place (no grad here).
+
+        DDIM-50 on 2,000 points takes ~30% less time than with the features concatenated
+        per point, the bias added by addmm and fresh tensors (bench, run alternately with
+        that version: 63-73 -> 42-47 ms on the 2-core machine).
+        """
+        weights = self._current_inference_weights()
+        features, hidden, spare = _ACTIVATIONS.get(len(x_t), weights)
+        n_fourier = len(weights.frequencies)
+        x = torch.mul(x_t.T, weights.c_in[t], out=features[:2])
+        # The angles go in the cos rows, whose sin is taken before their cos replaces them.
+        angles = torch.mm(weights.frequencies, x, out=features[2 + n_fourier:-1])
+        torch.sin(angles, out=features[2:2 + n_fourier])
+        angles.cos_()
+        first = torch.cat([weights.position, weights.condition[y, t]], dim=1)
+        F.silu(torch.mm(first, features, out=hidden[:-1]), inplace=True)
+        for layer in weights.hidden_layers:
+            F.silu(torch.mm(layer, hidden, out=spare[:-1]), inplace=True)
+            hidden, spare = spare, hidden
+        return torch.mm(weights.output_layer, hidden).T.contiguous()
+
+    def _current_inference_weights(self) -> InferenceWeights:
+        """eps_at's weights, rebuilt after any change to the parameters (training and
+        load_state_dict change them in place, which bumps their version counters)."""
+        weights = self._inference_weights
+        if weights is None or not weights.is_current():
+            # Rebuilding is idempotent, so two threads that race here both get valid weights.
+            weights = self._inference_weights = InferenceWeights.of(self)
+        return weights
+
+
+def _version_stamp(tensors: tuple[torch.Tensor, ...]) -> tuple[tuple[int, int], ...]:
+    """What changes when a tensor is modified in place (version) or replaced (.data =).
+    Not seen: writes through `.data` (p.data.copy_(...)), which nothing here makes."""
+    return tuple((tensor.data_ptr(), tensor._version) for tensor in tensors)
+
+
+def _with_bias_column(linear: nn.Linear) -> torch.Tensor:
+    """[W | b]: multiplied by activations that end with a row of ones, it adds the bias."""
+    return torch.cat([linear.weight, linear.bias.unsqueeze(1)], dim=1)
+
+
+@dataclass(frozen=True, eq=False)
+class InferenceWeights:
+    """An EpsNetwork's weights laid out for eps_at, as they were at one moment (`stamp`).
+
+    Activations there are transposed, one column per point, and the rows of the first
+    layer's input are [x; sin(angles); cos(angles); 1], x scaled by c_in.
+    """
+
+    sources: tuple[torch.Tensor, ...]  # the network's parameters and buffers
+    stamp: tuple[tuple[int, int], ...]  # _version_stamp(sources) when these were built
+    c_in: list[float]  # by t
+    frequencies: torch.Tensor  # (fourier_features, 2): angles = frequencies @ x
+    # The first layer's weight split by what it multiplies: (hidden, 2 + 2 fourier_features)
+    # for x and its Fourier features; for the time and label features and the bias, the
+    # column they add up to for each (label, t): (num_classes + 1, T + 1, hidden, 1), at
+    # most ~2 MB (T = 1,000, 4 labels, 128 wide), and ready for torch.cat.
+    position: torch.Tensor
+    condition: torch.Tensor
+    hidden_layers: tuple[torch.Tensor, ...]  # [W | b] of the Linear layers in between
+    output_layer: torch.Tensor  # [W | b] of the last Linear, (2, hidden + 1)
+
+    @classmethod
+    def of(cls, network: EpsNetwork) -> InferenceWeights:
+        sources = (*network.parameters(), *network.buffers())
+        linears = [m for m in network.mlp if isinstance(m, nn.Linear)]
+        first = linears[0]
+        n_position = first.in_features - network.config.time_dim - network.config.label_dim
+        n_time = network.config.time_dim
+        with torch.no_grad():
+            # The same columns forward() multiplies with _condition_features(t, y).
+            by_time = torch.addmm(first.bias, network.time_features,
+                                  first.weight[:, n_position:n_position + n_time].T)
+            by_label = network.label_embedding.weight @ first.weight[:, n_position + n_time:].T
+            return cls(
+                sources=sources, stamp=_version_stamp(sources), c_in=network.c_in.tolist(),
+                frequencies=(2 * math.pi * network.freqs.T).contiguous(),
+                position=first.weight[:, :n_position].contiguous(),
+                condition=(by_label[:, None] + by_time[None]).unsqueeze(-1),
+                hidden_layers=tuple(_with_bias_column(linear) for linear in linears[1:-1]),
+                output_layer=_with_bias_column(linears[-1]))
+
+    def is_current(self) -> bool:
+        return _version_stamp(self.sources) == self.stamp
+
+
+def _with_ones_row(rows: int, n: int) -> torch.Tensor:
+    buffer = torch.empty(rows + 1, n)
+    buffer[rows] = 1.0
+    return buffer
+
+
+class _Activations(threading.local):
+    """eps_at's activation buffers, kept from call to call: one set per thread, since the
+    server samples from one cached network in several threads at once. Each ends with a
+    row of ones that the matmuls never overwrite."""
+
+    def __init__(self) -> None:
+        self.shape: tuple[int, int, int] | None = None
+        self.buffers: tuple[torch.Tensor, ...] = ()
+
+    def get(self, n: int, weights: InferenceWeights) -> tuple[torch.Tensor, ...]:
+        """(features, hidden, spare) for n points: the first layer's input, and two
+        buffers that the hidden layers take turns reading and writing."""
+        n_hidden, n_position = weights.position.shape
+        if self.shape != (n, n_position, n_hidden):
+            self.shape = (n, n_position, n_hidden)
+            self.buffers = (_with_ones_row(n_position, n), _with_ones_row(n_hidden, n),
+                            _with_ones_row(n_hidden, n))
+        return self.buffers
+
+
+_ACTIVATIONS = _Activations()
 
 
 class EpsModel(Protocol):
