@@ -2,9 +2,10 @@
 
     .venv/bin/python tests/benchmarks/bench_interaction.py [--moves 20]
 
-One server, opened once at "/". On each page: focus the main slider, press an arrow key,
-wait until the app reports it is done ([data-testid=stApp][data-test-script-state=
-notRunning], nothing stale or loading) AND some chart's data changed; the time is taken
+One server, opened once at "/", measured once its CPU has settled. On each page: focus
+the main slider, press an arrow key, wait until the app reports it is done
+([data-testid=stApp][data-test-script-state=notRunning], nothing stale or loading, every
+chart has drawn the last figure it got) AND some chart's data changed; the time is taken
 inside the page, from the keydown event to the first animation frame where both hold.
 `--moves` presses away from the default (values not seen before on this server: cache
 misses), then the same number back (values seen: cache hits). Moves are sequential.
@@ -99,6 +100,14 @@ def measure_server_only(url: str, name: str, key: str, moves: int) -> tuple[list
         session.close()
 
 
+def settle(server: AppServer) -> None:
+    """Measure a settled server: the first visit starts warming the sampling page's caches
+    in the background (pages/sampling_views.py), a few seconds of CPU that would otherwise
+    land on the first pages measured."""
+    assert server.process is not None
+    print(f"server settled after {benchlib.wait_settled(server.process.pid):.0f} s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=20)
@@ -112,6 +121,7 @@ def main() -> None:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
             open_page(page, server.url + "/", timeout=180_000)
+            settle(server)
             for name in args.pages:
                 key = MAIN_SLIDERS[name]
                 start = time.perf_counter()
@@ -125,6 +135,7 @@ def main() -> None:
     server_only = {}
     with AppServer() as server:
         StreamlitSession(server.url).open_page("")
+        settle(server)
         for name in args.pages:
             server_only[name] = measure_server_only(server.url, name, MAIN_SLIDERS[name],
                                                     args.moves)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,3 +46,21 @@ def machine() -> str:
             f"Python {platform.python_version()}, streamlit {streamlit.__version__}, "
             f"torch {torch.__version__}, plotly {plotly.__version__}, "
             f"load average now {os.getloadavg()[0]:.2f}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_settled(pid: int, busy_share: float = 0.05, timeout: float = 120.0) -> float:
+    """Block until the process uses under `busy_share` of a core over a one-second window
+    (e.g. the app's background cache warming is done); returns the seconds waited."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        before = cpu_seconds(pid)
+        time.sleep(1.0)
+        if cpu_seconds(pid) - before < busy_share:
+            break
+    return time.perf_counter() - start
