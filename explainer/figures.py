@@ -8,6 +8,7 @@ the heads (create_quiver is ~300x slower).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,11 +16,13 @@ import plotly.colors
 import plotly.graph_objects as go
 
 from explainer.fields import VIEW_EXTENT
+from explainer.raster import points_png
 
 # Okabe-Ito: distinguishable for colour-blind readers, visible on white and on black.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
            "#999999")
-DATA_COLOUR = "rgba(150, 150, 150, 0.45)"
+DATA_RGB, DATA_ALPHA = (150, 150, 150), 0.45
+DATA_COLOUR = f"rgba{(*DATA_RGB, DATA_ALPHA)}"
 ARROW_COLOUR = "#0072B2"
 MAGNITUDE_SCALE = "Viridis"
 
@@ -119,29 +122,34 @@ def stepped_scale(colours: Sequence[str]) -> list[list]:
     return [[edge / n, c] for k, c in enumerate(colours) for edge in (k, k + 1)]
 
 
-def _lines(segments: np.ndarray, **style: object) -> go.Scattergl:
-    """(n, k, 2) polylines as one NaN-separated WebGL line trace. In SVG, Plotly draws
-    every NaN-separated piece as an element of its own: ~35 ms to redraw 576 arrows in
-    Chromium, against ~5 ms in WebGL (the same picture)."""
-    n, k, _ = segments.shape
-    nan = np.full((n, 1, 2), np.nan, dtype=np.float32)
-    pts = f32(np.concatenate([segments, nan], axis=1).reshape(n * (k + 1), 2))
-    return go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="lines", hoverinfo="skip", **style)
+def _path(polylines: np.ndarray) -> str:
+    """(n, k, 2) polylines as one SVG path in data coordinates ("M x,y L x,y ...")."""
+    n, k, _ = polylines.shape
+    template = "M{:.4f},{:.4f}" + "L{:.4f},{:.4f}" * (k - 1)
+    return "".join(template.format(*row) for row in polylines.reshape(n, 2 * k).tolist())
 
 
-def arrow_traces(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
-                 colour: str | None = None, showscale: bool = True,
-                 magnitude_range: tuple[float, float] | None = None,
-                 ) -> list[go.Scattergl | go.Scatter]:
-    """Arrows of equal length (0.8 x grid spacing) pointing along v. The shafts are one
-    line trace of (tail, tip, NaN) triples in grid order, named `name`; the heads are
-    chevrons coloured by the magnitude |v| in MAGNITUDE_BINS bands over `magnitude_range`
-    if given (so that two panels share one colour scale), or all in `colour`.
+def _path_shape(polylines: np.ndarray, colour: str, width: float, name: str) -> dict:
+    return dict(type="path", path=_path(polylines), xref="x", yref="y", layer="above",
+                line=dict(color=colour, width=width), name=name, legendgroup=name)
 
-    Every part is a WebGL line trace (see _lines): redrawing a 24 x 24 field with the data
-    under it takes ~25 ms in Chromium, against ~100 ms with SVG shafts and one rotated
-    marker per head. The number of traces is fixed (empty bands stay as empty traces), so
-    a new t only changes data."""
+
+def arrow_layer(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
+                colour: str | None = None, showscale: bool = True,
+                magnitude_range: tuple[float, float] | None = None,
+                shaft_width: float = 1.3) -> tuple[list[dict], list[go.Scatter]]:
+    """Arrows of equal length (0.8 x grid spacing) pointing along v, as layout shapes:
+    the shafts are one path named `name` of (tail, tip) segments in grid order; the heads
+    are chevrons coloured by the magnitude |v| in MAGNITUDE_BINS bands over
+    `magnitude_range` if given (so that two panels share one colour scale), or all in
+    `colour`. Returns (shapes, traces): the traces hold the legend line and the colour
+    bar (if shown), and no points.
+
+    Why shapes: each is one SVG path however many arrows it holds, and a new t changes
+    only them (the training data under them is an image, see data_image), so the browser
+    redraws no WebGL: ~30 ms per chart in Chromium without a GPU, against ~100 ms with
+    WebGL line traces and ~90 ms with SVG line traces (which Plotly splits into one
+    element per arrow)."""
     xy, v = f32(xy), f32(v)
     norm = np.linalg.norm(v, axis=1)
     unit = v / np.maximum(norm, 1e-12)[:, None]
@@ -151,25 +159,46 @@ def arrow_traces(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
     side = 0.2 * length * np.stack([-unit[:, 1], unit[:, 0]], axis=1)
     chevrons = np.stack([back + side, tip, back - side], axis=1)
     shaft_colour = colour or "rgba(120, 120, 120, 0.8)"
-    traces = [_lines(np.stack([xy, tip], axis=1), name=name, legendgroup=name,
-                     line=dict(width=1.3, color=shaft_colour))]
-    head_style = dict(showlegend=False, legendgroup=name, name=f"{name} (heads)")
+    shapes = [_path_shape(np.stack([xy, tip], axis=1), shaft_colour, shaft_width, name)]
+    # The legend line is a trace without points: a shape's own legend symbol is a hexagon.
+    legend = go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=name,
+                        hoverinfo="skip", line=dict(color=shaft_colour, width=shaft_width))
     if colour is not None:
-        return traces + [_lines(chevrons, line=dict(width=1.6, color=colour), **head_style)]
+        return shapes + [_path_shape(chevrons, colour, 1.6, f"{name} (heads)")], [legend]
     lo, hi = magnitude_range or (float(norm.min()), float(norm.max()))
     band = np.clip(((norm - lo) / max(hi - lo, 1e-12) * MAGNITUDE_BINS).astype(int),
                    0, MAGNITUDE_BINS - 1)
     colours = magnitude_colours()
-    traces += [_lines(chevrons[band == k], line=dict(width=1.8, color=c), **head_style)
-               for k, c in enumerate(colours)]
-    if showscale:  # the colour bar, on an invisible one-point trace
-        traces.append(go.Scatter(
-            x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-            legendgroup=name, marker=dict(
-                color=[lo, hi], cmin=lo, cmax=hi, colorscale=stepped_scale(colours),
-                showscale=True, colorbar=dict(title=dict(text="|v|", side="right"),
-                                              thickness=10, len=0.6))))
-    return traces
+    shapes += [_path_shape(chevrons[band == k], c, 1.8, f"{name} (heads)")
+               for k, c in enumerate(colours) if (band == k).any()]
+    if not showscale:
+        return shapes, [legend]
+    colour_bar = go.Scatter(  # on an invisible one-point trace
+        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+        marker=dict(color=[lo, hi], cmin=lo, cmax=hi, colorscale=stepped_scale(colours),
+                    showscale=True, colorbar=dict(title=dict(text="|v|", side="right"),
+                                                  thickness=10, len=0.6)))
+    return shapes, [legend, colour_bar]
+
+
+@functools.lru_cache(maxsize=64)
+def _points_png(points: bytes, extent: float, radius: float) -> str:
+    cloud = np.frombuffer(points, dtype=np.float32).reshape(-1, 2)
+    return points_png(cloud, extent, DATA_RGB, DATA_ALPHA, radius=radius)
+
+
+def data_image(points: np.ndarray, extent: float = VIEW_EXTENT, radius: float = 2.4) -> dict:
+    """The training data as a layout image over [-extent, extent]^2 (explainer/raster.py:
+    for charts redrawn on every t while the data stays). Made once per point set."""
+    png = _points_png(f32(points).tobytes(), float(extent), float(radius))
+    return dict(source=png, xref="x", yref="y", x=-extent, y=extent, sizex=2 * extent,
+                sizey=2 * extent, sizing="stretch", layer="below")
+
+
+def legend_entry(name: str, colour: str = DATA_COLOUR, size: int = 6) -> go.Scatter:
+    """A legend line for something drawn outside the traces (an image): no points."""
+    return go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                      marker=dict(size=size, color=colour))
 
 
 def field_figure(xy: np.ndarray, v: np.ndarray, data: np.ndarray | None, title: str,
@@ -178,12 +207,24 @@ def field_figure(xy: np.ndarray, v: np.ndarray, data: np.ndarray | None, title: 
                  magnitude_range: tuple[float, float] | None = None) -> go.Figure:
     """A vector field over the data cloud; `overlay` = (v2, name, colour) draws a second
     field on the same grid in a fixed colour, for comparing two fields arrow by arrow."""
-    traces = [data_trace(data)] if data is not None else []
-    traces += arrow_traces(xy, v, name, spacing, colour, magnitude_range=magnitude_range)
+    shapes, traces = arrow_layer(xy, v, name, spacing, colour,
+                                 magnitude_range=magnitude_range)
     if overlay is not None:
         v2, overlay_name, c2 = overlay
-        traces += arrow_traces(xy, v2, overlay_name, spacing, c2, showscale=False)
-    return plane_layout(go.Figure(traces), title)
+        overlay_shapes, overlay_legend = arrow_layer(xy, v2, overlay_name, spacing, c2,
+                                                     showscale=False)
+        shapes, traces = shapes + overlay_shapes, traces + overlay_legend
+    return _over_data(traces, shapes, data, title)
+
+
+def _over_data(traces: list, shapes: list[dict], data: np.ndarray | None, title: str,
+               radius: float = 2.4) -> go.Figure:
+    """A plane figure with the training data (if any) as the image under everything."""
+    images = []
+    if data is not None:
+        traces = [legend_entry("training data"), *traces]
+        images = [data_image(data, radius=radius)]
+    return set_layout(plane_layout(go.Figure(traces), title), shapes=shapes, images=images)
 
 
 def heatmap_figure(values: np.ndarray, size: int, title: str, colorbar_title: str,
@@ -191,12 +232,13 @@ def heatmap_figure(values: np.ndarray, size: int, title: str, colorbar_title: st
                    zmax: float | None = None, colorscale: str | list = "Magma") -> go.Figure:
     """A scalar over the view grid (row-major y then x, as fields.grid makes it)."""
     axis = np.linspace(-VIEW_EXTENT, VIEW_EXTENT, size, dtype=np.float32)
-    traces = [go.Heatmap(x=axis, y=axis, z=f32(values.reshape(size, size)),
+    heatmap = go.Heatmap(x=axis, y=axis, z=f32(values.reshape(size, size)),
                          colorscale=colorscale, zmin=zmin, zmax=zmax,
-                         colorbar=dict(title=dict(text=colorbar_title), thickness=10))]
-    if data is not None:
-        traces.append(data_trace(data, size=2))
-    return plane_layout(go.Figure(traces), title)
+                         colorbar=dict(title=dict(text=colorbar_title), thickness=10))
+    fig = _over_data([heatmap], [], data, title, radius=1.6)
+    if data is not None:  # over the heat map, not under it
+        fig.layout.images[0].layer = "above"
+    return fig
 
 
 def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
@@ -419,8 +461,7 @@ def comparison_field_figure(xy: np.ndarray, v_top: np.ndarray, v_under: np.ndarr
     """Two fields on one grid: `v_under` first, in one colour with wider shafts, then
     `v_top` over it, coloured by magnitude. Where the two agree the top arrow hides the
     other, so `under_colour` shows exactly where (and how) they differ."""
-    traces = [data_trace(data)] if data is not None else []
-    under = arrow_traces(xy, v_under, names[1], spacing, under_colour, showscale=False)
-    under[0].line.width = 3  # the shafts
-    traces += under + arrow_traces(xy, v_top, names[0], spacing)
-    return plane_layout(go.Figure(traces), title)
+    under, under_legend = arrow_layer(xy, v_under, names[1], spacing, under_colour,
+                                      showscale=False, shaft_width=3)
+    top, top_legend = arrow_layer(xy, v_top, names[0], spacing)
+    return _over_data(under_legend + top_legend, under + top, data, title)

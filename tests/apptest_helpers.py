@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,12 +127,19 @@ def final_samples(figure: dict) -> np.ndarray:
 
 
 def arrows(figure: dict, name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(tails, unit directions) of a field drawn as one line trace of (tail, tip, NaN)
-    triples (figures.py): the line trace called `name` (its arrow heads share the name),
-    or the figure's first line trace."""
-    line = xy(next(d for d in figure["data"]
-                   if d.get("mode") == "lines" and name in (None, d.get("name"))))
-    tails, tips = line[0::3], line[1::3]
+    """(tails, unit directions) of a field's arrows, read from the shape drawing their
+    shafts (figures.arrow_layer): a path of (tail, tip) segments in grid order, named
+    `name` (or the figure's first named shape)."""
+    shaft = next(shape for shape in figure["layout"]["shapes"]
+                 if shape.get("name") == name or (name is None and shape.get("name")))
+    return arrow_segments(shaft["path"])
+
+
+def arrow_segments(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(tails, unit directions) of an SVG path of "M tail L tip" segments."""
+    points = np.array(re.findall(r"-?[\d.]+(?:e-?\d+)?", path), dtype=float).reshape(-1, 2)
+    assert path.count("M") == len(points) // 2, "not a path of (tail, tip) segments"
+    tails, tips = points[0::2], points[1::2]
     d = tips - tails
     return tails, d / np.linalg.norm(d, axis=1, keepdims=True)
 

@@ -46,22 +46,61 @@ def test_the_chart_component_is_served_with_plotly_js_beside_it() -> None:
 
 def test_arrow_heads_sit_on_the_tips_in_the_colour_of_their_magnitude_band() -> None:
     import numpy as np
+    from apptest_helpers import arrow_segments
 
-    from explainer.figures import MAGNITUDE_BINS, arrow_traces, magnitude_colours
+    from explainer.figures import arrow_layer, magnitude_colours
 
     xy = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     v = np.array([[0.5, 0.0], [0.0, 2.0], [-7.9, 0.0]], dtype=np.float32)  # |v| 0.5, 2, 7.9
-    traces = arrow_traces(xy, v, "field", spacing=1.0, magnitude_range=(0.0, 8.0))
-    shaft, heads = traces[0], traces[1:1 + MAGNITUDE_BINS]
-    assert shaft.name == "field" and len(traces) == MAGNITUDE_BINS + 2  # + the colour bar
-    tips = np.stack([shaft.x[1::3], shaft.y[1::3]], axis=1)
-    assert np.allclose(tips, xy + 0.8 * v / np.linalg.norm(v, axis=1, keepdims=True))
+    shapes, colour_bar = arrow_layer(xy, v, "field", spacing=1.0, magnitude_range=(0.0, 8.0))
+    shaft, heads = shapes[0], shapes[1:]
+    assert shaft["name"] == "field" and len(colour_bar) == 2  # legend line, colour bar
+    tails, unit = arrow_segments(shaft["path"])
+    assert np.allclose(tails, xy, atol=1e-4)
+    assert np.allclose(unit, v / np.linalg.norm(v, axis=1, keepdims=True), atol=1e-3)
+    tips = xy + 0.8 * unit
     colours = magnitude_colours()
-    # |v| = 0.5 -> band 0, 2 -> band 2, 7.9 -> band 7 of 8 over [0, 8].
-    for band, tip in ((0, tips[0]), (2, tips[1]), (7, tips[2])):
-        head = heads[band]
-        assert head.line.color == colours[band]
-        assert np.allclose([head.x[1], head.y[1]], tip)  # the chevron's middle point
-    assert sum(len(h.x) for h in heads) == 3 * 4  # 3 chevrons of 3 points + NaN each
-    fixed = arrow_traces(xy, v, "ideal", spacing=1.0, colour="#D55E00")
-    assert len(fixed) == 2 and fixed[1].line.color == "#D55E00"
+    # |v| = 0.5 -> band 0, 2 -> band 2, 7.9 -> band 7 of 8 over [0, 8]; empty bands are left
+    # out. Each head is a chevron "M arm L tip L arm" whose middle point is the tip.
+    assert [h["line"]["color"] for h in heads] == [colours[0], colours[2], colours[7]]
+    for head, tip in zip(heads, tips, strict=True):
+        assert head["path"].count("M") == 1
+        middle = head["path"].split("L")[1]
+        assert np.allclose([float(c) for c in middle.split(",")], tip, atol=1e-4)
+    fixed, legend = arrow_layer(xy, v, "ideal", spacing=1.0, colour="#D55E00")
+    assert len(fixed) == 2 and fixed[1]["line"]["color"] == "#D55E00"
+    assert [trace.name for trace in legend] == ["ideal"]  # a legend line, no colour bar
+
+
+def test_the_data_image_shows_the_points_where_they_are() -> None:
+    """The PNG decodes (chunks, CRCs, zlib) to dots at the points' pixels, nothing else."""
+    import base64
+    import struct
+    import zlib
+
+    import numpy as np
+
+    from explainer.raster import points_png
+
+    points = np.array([[-1.0, 1.0], [1.5, -0.5]], dtype=np.float32)
+    url = points_png(points, extent=2.0, rgb=(10, 20, 30), alpha=1.0, size=41, radius=1.0)
+    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, at = {}, 8
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at:at + 4])
+        kind, body = png[at + 4:at + 8], png[at + 8:at + 8 + length]
+        assert struct.unpack(">I", png[at + 8 + length:at + 12 + length])[0] == zlib.crc32(
+            kind + body)
+        chunks[kind], at = body, at + 12 + length
+    width, height = struct.unpack(">II", chunks[b"IHDR"][:8])
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, -1)
+    assert (width, height) == (41, 41) and (rows[:, 0] == 0).all()  # no filter
+    rgba = rows[:, 1:].reshape(41, 41, 4)
+    alpha = rgba[..., 3]
+    # x = -1 -> column 10, y = 1 -> row 10 (row 0 is y = +2); x = 1.5 -> 35, y = -0.5 -> 25.
+    assert alpha[10, 10] == 255 and alpha[25, 35] == 255
+    assert (rgba[10, 10, :3] == (10, 20, 30)).all()
+    lit = np.argwhere(alpha > 0)
+    near = np.minimum(np.abs(lit - [10, 10]).max(1), np.abs(lit - [25, 35]).max(1))
+    assert near.max() <= 1  # a radius-1 dot lights its own pixel and its neighbours only

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from explainer import checkpoints
 from explainer.schedules import DEFAULT_STEPS, PROCESS_NAMES
 
 PAGE = "pages/vector_field.py"
@@ -59,7 +60,7 @@ def test_large_t_points_to_the_middle_small_t_to_the_data(pages: dict[str, AppTe
     shares, texts = {}, {}
     for t in (int(ui.t_range(at)[0]), int(ui.t_range(at)[1])):
         figs = ui.charts(ui.move(at, "t", t))
-        data = ui.points(figs["chart_learned"], "training data")
+        data = checkpoints.load(checkpoints.pretrained_path("spiral", process)).data.points
         centre = data.mean(0)
         for kind in ("learned", "ideal"):
             tails, unit = ui.arrows(figs[f"chart_{kind}"], kind)

@@ -56,12 +56,15 @@ _FINGERPRINTS_JS = f"""() => {_CHARTS_JS}.map(({{gd}}) => {{
   return text.length + ':' + h;
 }})"""
 
-# Size of each chart's drawn surface: the Plotly root svg and any WebGL canvas inside.
+# Size of each chart's drawn surface: the Plotly root svg and any WebGL canvas inside,
+# cut to the graph div's own box (a div of no height clips a full-size svg to nothing).
 _CHART_SIZES_JS = f"""() => {_CHARTS_JS}.map(({{gd}}) => {{
   const surfaces = gd ? gd.querySelectorAll('svg.main-svg, canvas') : [];
   let best = [0, 0];
   surfaces.forEach(s => {{ const r = s.getBoundingClientRect();
     if (r.width * r.height > best[0] * best[1]) best = [r.width, r.height]; }});
+  const box = gd ? gd.getBoundingClientRect() : {{width: 0, height: 0}};
+  best = [Math.min(best[0], box.width), Math.min(best[1], box.height)];
   return {{surfaces: surfaces.length, width: best[0], height: best[1],
           traces: gd ? gd.querySelectorAll('.trace, .scatterlayer path, .gl-canvas').length
                      : 0}};
