@@ -377,6 +377,10 @@ def sampling_animation_figure(xs: np.ndarray, x0_hats: np.ndarray, times: np.nda
     i.e. where each sample is heading, and a star at `centre` (the data's average, where
     samples collapse when the injected noise is left out)."""
     fig = _narrow_friendly(animation_figure(xs, times, title, data, n_trails=n_trails))
+    # The data under the animation is the same for every step count: an image (see
+    # data_image), ~15 ms less per chart to redraw in Chromium without a GPU.
+    fig.data[0].update(x=[None], y=[None])
+    set_layout(fig, images=[data_image(data)])
     if show_x0_hat:
         index = {int(t): k for k, t in enumerate(times)}
         last = len(x0_hats) - 1  # no prediction is made at t = 0: keep the last one
