@@ -23,6 +23,7 @@ LOG = logging.getLogger(__name__)
 
 TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a third
 DEFAULT_N = 1000
+WARM_DELAY_S = 3.0  # after the first visit's run, before warming starts
 # Default steps: all of T = 100 for DDPM; for the random walk (T = 1000) a fifth of T,
 # which samples about as well and keeps the page quick.
 DEFAULT_STEPS = {"ddpm": 100, "random_walk": 200}
@@ -65,8 +66,10 @@ def warm_default_views(active: shared.Active) -> None:
     DEFAULT_N points, seed 0, no x̂₀) into the shared caches, smallest first. A step
     count new to the server costs ~0.5 s (three samplers, their numbers, three animations):
     with this, moving the steps slider from the defaults is a cache hit for everyone.
-    Runs in a background thread; the pauses let students' runs take the GIL in between."""
+    Runs in a background thread; the pauses let students' runs take the GIL in between,
+    and the first one lets the browser that started it draw its page first."""
     try:
+        time.sleep(WARM_DELAY_S)
         for steps in step_choices(active.model.schedule.T):
             for sampler in SAMPLER_NAMES:
                 sampler_view(active, sampler, "learned", steps, DEFAULT_N, 0, False)
