@@ -1,5 +1,6 @@
-"""What every page shares: the one module (besides the page scripts) that imports
-streamlit. Caching wrappers around the backend, the active model, URL-bound controls.
+"""What every page shares: caching wrappers around the backend, the active model,
+URL-bound controls. (The other Streamlit modules beside the page scripts:
+plotly_frame.py, the chart component; sampling_views.py, page 3's cached views.)
 
 Rules (DESIGN.md): models live in st.cache_resource and are never mutated; arrays in
 st.cache_data with bounded max_entries, keyed by small quantised values and a model key.
