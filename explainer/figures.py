@@ -272,8 +272,11 @@ def schedule_figure(alpha: np.ndarray, sigma: np.ndarray, t: int) -> go.Figure:
     ])
     return set_layout(fig, shapes=[vertical_line(t)],
                       title=dict(text="Noise schedule", x=0.02, font=dict(size=15)),
-                      height=260, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(title=dict(text="t")), legend=dict(orientation="h", y=-0.3))
+                      height=280, margin=dict(l=10, r=10, t=40, b=60),
+                      xaxis=dict(title=dict(text="t")),
+                      # At the bottom of the whole figure, clear of the axis title.
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0,
+                                  x=0))
 
 
 def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
