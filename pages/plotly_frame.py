@@ -38,7 +38,8 @@ def served_dir() -> Path:
     see half a file."""
     page = CHART_PAGE.read_bytes()
     digest = hashlib.sha256(page + plotly.__version__.encode()).hexdigest()[:12]
-    folder = Path(tempfile.gettempdir()) / f"explainer-plotly-frame-{digest}"
+    # Per user too: mkdtemp makes the folder readable by its owner only.
+    folder = Path(tempfile.gettempdir()) / f"explainer-plotly-frame-{os.getuid()}-{digest}"
     if not (folder / "index.html").is_file():
         staging = Path(tempfile.mkdtemp(prefix="explainer-plotly-frame-tmp-"))
         shutil.copyfile(PLOTLY_JS, staging / "plotly.min.js")
