@@ -2,8 +2,8 @@
 
 Conventions shared by every figure: float32 arrays (Plotly sends them as compact typed
 arrays), fixed equal-aspect axes over the same view, one palette that reads on light
-and dark backgrounds, arrows as one NaN-separated line trace plus one marker trace for
-the heads (create_quiver is ~300x slower).
+and dark backgrounds, arrows as layout shapes (arrow_layer) over the training data as an
+image (data_image) wherever a chart is redrawn for every t.
 """
 
 from __future__ import annotations
@@ -161,8 +161,8 @@ def arrow_layer(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
     shaft_colour = colour or "rgba(120, 120, 120, 0.8)"
     shapes = [_path_shape(np.stack([xy, tip], axis=1), shaft_colour, shaft_width, name)]
     # The legend line is a trace without points: a shape's own legend symbol is a hexagon.
-    legend = go.Scatter(x=[None], y=[None], mode="lines", name=name, legendgroup=name,
-                        hoverinfo="skip", line=dict(color=shaft_colour, width=shaft_width))
+    legend = legend_entry(name, mode="lines", legendgroup=name,
+                          line=dict(color=shaft_colour, width=shaft_width))
     if colour is not None:
         return shapes + [_path_shape(chevrons, colour, 1.6, f"{name} (heads)")], [legend]
     lo, hi = magnitude_range or (float(norm.min()), float(norm.max()))
@@ -187,18 +187,21 @@ def _points_png(points: bytes, extent: float, radius: float) -> str:
     return points_png(cloud, extent, DATA_RGB, DATA_ALPHA, radius=radius)
 
 
-def data_image(points: np.ndarray, extent: float = VIEW_EXTENT, radius: float = 2.4) -> dict:
+def data_image(points: np.ndarray, extent: float = VIEW_EXTENT, radius: float = 2.4,
+               layer: str = "below") -> dict:
     """The training data as a layout image over [-extent, extent]^2 (explainer/raster.py:
     for charts redrawn on every t while the data stays). Made once per point set."""
     png = _points_png(f32(points).tobytes(), float(extent), float(radius))
     return dict(source=png, xref="x", yref="y", x=-extent, y=extent, sizex=2 * extent,
-                sizey=2 * extent, sizing="stretch", layer="below")
+                sizey=2 * extent, sizing="stretch", layer=layer)
 
 
-def legend_entry(name: str, colour: str = DATA_COLOUR, size: int = 6) -> go.Scatter:
-    """A legend line for something drawn outside the traces (an image): no points."""
-    return go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
-                      marker=dict(size=size, color=colour))
+def legend_entry(name: str, **style: object) -> go.Scatter:
+    """A legend entry for something drawn outside the traces (an image, shapes): a trace
+    without points. By default the training data's grey dot."""
+    if not style:
+        style = dict(mode="markers", marker=dict(size=6, color=DATA_COLOUR))
+    return go.Scatter(x=[None], y=[None], name=name, hoverinfo="skip", **style)
 
 
 def field_figure(xy: np.ndarray, v: np.ndarray, data: np.ndarray | None, title: str,
@@ -218,12 +221,13 @@ def field_figure(xy: np.ndarray, v: np.ndarray, data: np.ndarray | None, title: 
 
 
 def _over_data(traces: list, shapes: list[dict], data: np.ndarray | None, title: str,
-               radius: float = 2.4) -> go.Figure:
-    """A plane figure with the training data (if any) as the image under everything."""
+               radius: float = 2.4, layer: str = "below") -> go.Figure:
+    """A plane figure with the training data (if any) as an image, under everything (or
+    `layer="above"` the traces)."""
     images = []
     if data is not None:
         traces = [legend_entry("training data"), *traces]
-        images = [data_image(data, radius=radius)]
+        images = [data_image(data, radius=radius, layer=layer)]
     return set_layout(plane_layout(go.Figure(traces), title), shapes=shapes, images=images)
 
 
@@ -235,10 +239,7 @@ def heatmap_figure(values: np.ndarray, size: int, title: str, colorbar_title: st
     heatmap = go.Heatmap(x=axis, y=axis, z=f32(values.reshape(size, size)),
                          colorscale=colorscale, zmin=zmin, zmax=zmax,
                          colorbar=dict(title=dict(text=colorbar_title), thickness=10))
-    fig = _over_data([heatmap], [], data, title, radius=1.6)
-    if data is not None:  # over the heat map, not under it
-        fig.layout.images[0].layer = "above"
-    return fig
+    return _over_data([heatmap], [], data, title, radius=1.6, layer="above")  # over the map
 
 
 def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,

@@ -4,7 +4,7 @@ Why: a browser without a GPU (a school laptop, the headless Chromium the benchma
 draws Plotly's WebGL scatter in software and reads every changed frame back, ~50 ms per
 chart whenever anything else on the chart changes; 2,000 SVG markers cost as much. The
 training data under a vector field is the same for every t, so it is drawn here once (per
-dataset and class, cached by the pages) and the chart shows it as a background image.
+point set: figures.data_image caches it) and the chart shows it as a background image.
 Pure numpy and zlib: no imaging library.
 """
 
