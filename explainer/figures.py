@@ -303,9 +303,11 @@ def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
 
 def animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.ndarray,
                      n_trails: int = 12, max_frames: int = 50,
-                     colour: str = ARROW_COLOUR) -> go.Figure:
+                     colour: str = ARROW_COLOUR, data_as_image: bool = False) -> go.Figure:
     """The reverse process as Plotly frames (played in the browser, no server trips):
-    the cloud at each step, plus the trails of a few particles up to that step."""
+    the cloud at each step, plus the trails of a few particles up to that step. The data
+    is the first trace, or with `data_as_image` an image under it (see data_image) and a
+    point-less first trace, so that the frames' trace indices stay the same."""
     k_all = len(times)
     keep = np.unique(np.linspace(0, k_all - 1, min(max_frames, k_all)).round().astype(int))
     trails = f32(xs[:, :n_trails])
@@ -320,7 +322,10 @@ def animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.nda
                 go.Scatter(x=tx, y=ty, mode="lines", name="trajectories",
                            line=dict(width=1, color="rgba(213,94,0,0.8)"), hoverinfo="skip")]
 
-    fig = go.Figure(data=[data_trace(data), *traces(keep[-1])])
+    first = legend_entry("training data") if data_as_image else data_trace(data)
+    fig = go.Figure(data=[first, *traces(keep[-1])])
+    if data_as_image:
+        set_layout(fig, images=[data_image(data)])
     fig.frames = [go.Frame(data=traces(k), traces=[1, 2], name=str(int(times[k])))
                   for k in keep]
     steps = [dict(method="animate", label=str(int(times[k])),
@@ -380,11 +385,10 @@ def sampling_animation_figure(xs: np.ndarray, x0_hats: np.ndarray, times: np.nda
     """animation_figure, plus (optionally) the model's prediction x0_hat in every frame,
     i.e. where each sample is heading, and a star at `centre` (the data's average, where
     samples collapse when the injected noise is left out)."""
-    fig = _narrow_friendly(animation_figure(xs, times, title, data, n_trails=n_trails))
     # The data under the animation is the same for every step count: an image (see
     # data_image), ~15 ms less per chart to redraw in Chromium without a GPU.
-    fig.data[0].update(x=[None], y=[None])
-    set_layout(fig, images=[data_image(data)])
+    fig = _narrow_friendly(animation_figure(xs, times, title, data, n_trails=n_trails,
+                                            data_as_image=True))
     if show_x0_hat:
         index = {int(t): k for k, t in enumerate(times)}
         last = len(x0_hats) - 1  # no prediction is made at t = 0: keep the last one
