@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.colors
@@ -301,37 +302,38 @@ def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
     return plane_layout(fig, "Mean last step, given x0 and x_t", extent=2.5, height=420)
 
 
-def animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.ndarray,
-                     n_trails: int = 12, max_frames: int = 50,
-                     colour: str = ARROW_COLOUR, data_as_image: bool = False) -> go.Figure:
-    """The reverse process as Plotly frames (played in the browser, no server trips):
-    the cloud at each step, plus the trails of a few particles up to that step. The data
-    is the first trace, or with `data_as_image` an image under it (see data_image) and a
-    point-less first trace, so that the frames' trace indices stay the same."""
-    k_all = len(times)
-    keep = np.unique(np.linspace(0, k_all - 1, min(max_frames, k_all)).round().astype(int))
-    trails = f32(xs[:, :n_trails])
-    extent = max(VIEW_EXTENT, 1.05 * float(np.abs(xs[-1]).max()))
+def frame_indices(n_times: int, max_frames: int) -> np.ndarray:
+    """Which of n_times states an animation shows: at most max_frames, evenly spaced,
+    always the first (t = T) and the last (t = 0)."""
+    return np.unique(np.linspace(0, n_times - 1, min(max_frames, n_times)).round().astype(int))
 
-    def traces(k: int) -> list[go.Scattergl | go.Scatter]:
-        tr = trails[: k + 1]
-        sep = np.full((1, n_trails), np.nan, dtype=np.float32)
-        tx = np.concatenate([tr[:, :, 0], sep]).T.ravel()
-        ty = np.concatenate([tr[:, :, 1], sep]).T.ravel()
-        return [points_trace(xs[k], "samples", colour, size=3, opacity=0.6),
-                go.Scatter(x=tx, y=ty, mode="lines", name="trajectories",
-                           line=dict(width=1, color="rgba(213,94,0,0.8)"), hoverinfo="skip")]
 
-    first = legend_entry("training data") if data_as_image else data_trace(data)
-    fig = go.Figure(data=[first, *traces(keep[-1])])
-    if data_as_image:
-        set_layout(fig, images=[data_image(data)])
-    fig.frames = [go.Frame(data=traces(k), traces=[1, 2], name=str(int(times[k])))
-                  for k in keep]
+def trails_xy(trails: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of one line trace drawing each particle's path up to step k (trails is
+    (steps, particles, 2)): the paths one after another, NaN-separated."""
+    tr = trails[: k + 1]
+    sep = np.full((1, tr.shape[1]), np.nan, dtype=np.float32)
+    return (np.concatenate([tr[:, :, 0], sep]).T.ravel(),
+            np.concatenate([tr[:, :, 1], sep]).T.ravel())
+
+
+def moving_traces(xs: np.ndarray, trails: np.ndarray, k: int, colour: str,
+                  axes: dict | None = None) -> list[go.Scattergl | go.Scatter]:
+    """What an animation frame redraws for one cloud: the points at step k and the trails
+    of a few of them up to k (`axes`: the subplot's xaxis/yaxis, if not the first)."""
+    tx, ty = trails_xy(trails, k)
+    return [points_trace(xs[k], "samples", colour, size=3, opacity=0.6).update(**(axes or {})),
+            go.Scatter(x=tx, y=ty, mode="lines", name="trajectories", hoverinfo="skip",
+                       line=dict(width=1, color="rgba(213,94,0,0.8)"), **(axes or {}))]
+
+
+def animation_controls(fig: go.Figure, times: np.ndarray, keep: np.ndarray) -> go.Figure:
+    """Play / pause buttons and a t slider for the frames named by `times[keep]` (played in
+    the browser, no server trips)."""
     steps = [dict(method="animate", label=str(int(times[k])),
                   args=[[str(int(times[k]))], dict(mode="immediate", frame=dict(duration=0,
                         redraw=True), transition=dict(duration=0))]) for k in keep]
-    set_layout(
+    return set_layout(
         fig, updatemenus=[dict(type="buttons", showactive=False, x=0, y=0, xanchor="left",
                           yanchor="top", pad=dict(t=40, r=10), buttons=[
                               dict(label="▶ Play", method="animate",
@@ -344,6 +346,20 @@ def animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.nda
         sliders=[dict(active=len(keep) - 1, steps=steps, x=0.15, len=0.85, y=0,
                       pad=dict(t=30), currentvalue=dict(prefix="t = "))],
     )
+
+
+def animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.ndarray,
+                     n_trails: int = 12, max_frames: int = 50,
+                     colour: str = ARROW_COLOUR) -> go.Figure:
+    """The reverse process as Plotly frames: the cloud at each step over the data (the
+    first trace), plus the trails of a few particles up to that step."""
+    keep = frame_indices(len(times), max_frames)
+    trails = f32(xs[:, :n_trails])
+    extent = max(VIEW_EXTENT, 1.05 * float(np.abs(xs[-1]).max()))
+    fig = go.Figure(data=[data_trace(data), *moving_traces(xs, trails, keep[-1], colour)])
+    fig.frames = [go.Frame(data=moving_traces(xs, trails, k, colour), traces=[1, 2],
+                           name=str(int(times[k]))) for k in keep]
+    animation_controls(fig, times, keep)
     plane_layout(fig, title, extent=extent, height=500)
     return set_layout(fig, margin=dict(b=90), showlegend=False)
 
@@ -368,45 +384,117 @@ def data_cloud_figure(points: np.ndarray, labels: np.ndarray, class_names: Seque
     return plane_layout(fig, title, extent=extent, height=height)
 
 
-def _narrow_friendly(fig: go.Figure) -> go.Figure:
-    """animation_figure's controls in a narrow column (a third of a laptop screen, a
-    phone): the play buttons side by side under the plot, the step slider below them at
-    full width, its "t = ..." read-out on the right where the buttons cannot cover it."""
+def _controls_below(fig: go.Figure) -> go.Figure:
+    """animation_controls for a narrow column or a phone: the play buttons side by side
+    under the plot, the step slider below them at full width, its "t = ..." read-out on
+    the right where the buttons cannot cover it (needs a bottom margin of 130 px)."""
     fig.layout.updatemenus[0].update(direction="left", pad=dict(t=36, r=10))
     fig.layout.sliders[0].update(x=0, len=1, pad=dict(t=78),
                                  currentvalue=dict(prefix="t = ", xanchor="right"))
-    return set_layout(fig, margin=dict(b=130), height=fig.layout.height + 40)
-
-
-def sampling_animation_figure(xs: np.ndarray, x0_hats: np.ndarray, times: np.ndarray,
-                              title: str, data: np.ndarray, show_x0_hat: bool = False,
-                              centre: np.ndarray | None = None,
-                              n_trails: int = 6) -> go.Figure:
-    """animation_figure, plus (optionally) the model's prediction x0_hat in every frame,
-    i.e. where each sample is heading, and a star at `centre` (the data's average, where
-    samples collapse when the injected noise is left out)."""
-    # The data under the animation is the same for every step count: an image (see
-    # data_image), ~15 ms less per chart to redraw in Chromium without a GPU.
-    fig = _narrow_friendly(animation_figure(xs, times, title, data, n_trails=n_trails,
-                                            data_as_image=True))
-    if show_x0_hat:
-        index = {int(t): k for k, t in enumerate(times)}
-        last = len(x0_hats) - 1  # no prediction is made at t = 0: keep the last one
-
-        def prediction(k: int) -> go.Scattergl:
-            return points_trace(x0_hats[min(k, last)], "x0_hat (prediction)", PALETTE[2],
-                                size=3, opacity=0.5)
-
-        fig.add_trace(prediction(len(times) - 1))
-        for frame in fig.frames:
-            frame.data = (*frame.data, prediction(index[int(frame.name)]))
-            frame.traces = [1, 2, 3]
-    if centre is not None:
-        fig.add_trace(go.Scatter(x=[float(centre[0])], y=[float(centre[1])], mode="markers",
-                                 name="average of the data", hoverinfo="name",
-                                 marker=dict(symbol="star", size=15, color=PALETTE[3],
-                                             line=dict(width=1, color="black"))))
     return fig
+
+
+def _narrow_friendly(fig: go.Figure) -> go.Figure:
+    """animation_figure with _controls_below, and the room they take."""
+    return set_layout(_controls_below(fig), margin=dict(b=130), height=fig.layout.height + 40)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One sampler's run for sampling_figure: its states (steps + 1, n, 2) from t = T to
+    0 and its predictions x0_hat at each step but the last."""
+    title: str
+    xs: np.ndarray
+    x0_hats: np.ndarray
+
+
+SIDE_BY_SIDE_MIN_WIDTH = 560  # px; a narrower chart stacks its panels (assets/plotly_frame)
+CONTROLS_HEIGHT = 170  # px: the panel titles, the play buttons and the t slider
+# At most this many frames per animation: with all three samplers at 100 steps, 50 frames
+# made the first slider move after opening the page ~330 ms in Chromium, 34 ~260 ms
+# (payload and drawing scale with frames x points); still one frame per 3 steps.
+SAMPLING_FRAMES = 34
+
+
+def _panel_axes(n: int) -> list[dict[str, str]]:
+    """The axes of n panels: x/y, x2/y2, ..."""
+    return [dict(xaxis=f"x{i + 1}" if i else "x", yaxis=f"y{i + 1}" if i else "y")
+            for i in range(n)]
+
+
+def _panels_layout(titles: Sequence[str], data: np.ndarray, extent: float) -> dict:
+    """Layout of sampling_figure's panels: a grid of one row, equal square axes, the data
+    image under each panel, each title over its own panel (annotations placed in the
+    panel's axis domain, so they move with it when the chart page stacks the panels)."""
+    axes = _panel_axes(len(titles))
+    image = data_image(data, extent=VIEW_EXTENT)
+    layout: dict = dict(
+        height=(300 if len(titles) > 1 else 420) + CONTROLS_HEIGHT, showlegend=False,
+        # Fixed margins, no automargin: the t slider asks for 158 px below, and a margin
+        # that already has them never changes when a new figure arrives; otherwise Plotly
+        # draws the first new figure twice (~50 ms in Chromium).
+        margin=dict(l=30, r=10, t=70, b=160), uirevision="plane",
+        grid=dict(rows=1, columns=len(titles), pattern="independent", xgap=0.08, ygap=0.12),
+        images=[{**image, "xref": ax["xaxis"], "yref": ax["yaxis"]} for ax in axes],
+        annotations=[dict(text=f"<b>{title}</b>", showarrow=False, x=0.5, y=1.0,
+                          xref=f"{ax['xaxis']} domain", yref=f"{ax['yaxis']} domain",
+                          xanchor="center", yanchor="bottom", font=dict(size=14))
+                     for title, ax in zip(titles, axes, strict=True)],
+        meta=dict(stack=dict(below=SIDE_BY_SIDE_MIN_WIDTH,
+                             height=360 * len(titles) + CONTROLS_HEIGHT)))
+    for ax in axes:
+        square = dict(range=[-extent, extent], zeroline=False, constrain="domain",
+                      automargin=False)
+        layout[ax["xaxis"].replace("x", "xaxis")] = square
+        layout[ax["yaxis"].replace("y", "yaxis")] = dict(square, scaleanchor=ax["xaxis"],
+                                                        scaleratio=1)
+    return layout
+
+
+def sampling_figure(panels: Sequence[Panel], times: np.ndarray, title: str, data: np.ndarray,
+                    show_x0_hat: bool = False, centre: np.ndarray | None = None,
+                    n_trails: int = 6, max_frames: int = SAMPLING_FRAMES) -> go.Figure:
+    """Several samplers' reverse processes side by side, one panel each, under ONE t
+    slider and play button: the panels always show the same t, and the browser draws one
+    chart instead of one per sampler (about 40% less time per slider move in Chromium).
+
+    Each panel: the samples, the trails of a few of them, optionally the model's
+    prediction x0_hat (where each sample is heading), and a star at `centre` (the data's
+    average, where samples collapse when the injected noise is left out), over the
+    training data as an image (data_image; the same for every step count).
+
+    The panels sit in a Plotly grid, one row; layout.meta.stack tells the chart page to
+    stack them in one column (and how tall that is) when it is narrower than
+    SIDE_BY_SIDE_MIN_WIDTH, e.g. on a phone."""
+    keep = frame_indices(len(times), max_frames)
+    extent = max(VIEW_EXTENT, *(1.05 * float(np.abs(p.xs[-1]).max()) for p in panels))
+    axes = _panel_axes(len(panels))
+
+    def frame_data(k: int) -> list[go.Scattergl | go.Scatter]:
+        traces = []
+        for panel, ax in zip(panels, axes, strict=True):
+            traces += moving_traces(panel.xs, f32(panel.xs[:, :n_trails]), k, ARROW_COLOUR, ax)
+            if show_x0_hat:  # no prediction is made at t = 0: keep the last one
+                x0_hat = panel.x0_hats[min(k, len(panel.x0_hats) - 1)]
+                traces.append(points_trace(x0_hat, "x0_hat (prediction)", PALETTE[2],
+                                           size=3, opacity=0.5).update(**ax))
+        return traces
+
+    moving = frame_data(keep[-1])
+    fig = go.Figure(data=moving)
+    if centre is not None:
+        for ax in axes:
+            fig.add_trace(go.Scatter(x=[float(centre[0])], y=[float(centre[1])],
+                                     mode="markers", name="average of the data",
+                                     hoverinfo="name", **ax,
+                                     marker=dict(symbol="star", size=15, color=PALETTE[3],
+                                                 line=dict(width=1, color="black"))))
+    fig.frames = [go.Frame(data=frame_data(k), traces=list(range(len(moving))),
+                           name=str(int(times[k]))) for k in keep]
+    animation_controls(fig, times, keep)
+    set_layout(fig, title=dict(text=title, x=0.02, font=dict(size=15)),
+               **_panels_layout([p.title for p in panels], data, extent))
+    return _controls_below(fig)
 
 
 def guided_animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.ndarray,

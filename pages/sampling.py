@@ -13,8 +13,9 @@ from pages import plotly_frame, sampling_views, shared
 from pages.sampling_views import (
     DEFAULT_N,
     POINT_COUNTS,
+    TITLES,
     default_steps,
-    sampler_view,
+    sampling_view,
     step_choices,
 )
 
@@ -44,8 +45,8 @@ def introduction() -> None:
         "it keeps each point's own predicted noise $\\hat\\epsilon$ and rescales it, "
         "$x_s = \\alpha_s \\hat x_0 + \\sigma_s \\hat\\epsilon$. It is deterministic and "
         "works with far fewer steps.\n\n"
-        "Press ▶ Play under a figure, or drag its t slider: the animation runs in your "
-        "browser. Orange lines follow a dozen points all the way.")
+        "Press ▶ Play under the figure, or drag its t slider: the animation runs in your "
+        "browser, all panels at the same t. Orange lines follow a few points all the way.")
     with st.expander("The maths: one posterior, three update rules"):
         st.markdown(
             "Every process here is $x_t = \\alpha_t x_0 + \\sigma_t \\epsilon$. For a step "
@@ -124,8 +125,9 @@ def quality_text(ratio: float) -> str:
     return f"{ratio:.1f}x" if ratio < 100 else f"{ratio:.0f}x"
 
 
-def numbers_block(numbers: shared.SampleNumbers, data_spread: float) -> None:
+def numbers_block(title: str, numbers: shared.SampleNumbers, data_spread: float) -> None:
     st.markdown(
+        f"**{title}**  \n"
         f"Quality **{quality_text(numbers.quality)}** the floor  \n"
         f"Spread **{numbers.spread:.2f}** (data {data_spread:.2f})  \n"
         f"Distance to data **{numbers.distance:.3f}**")
@@ -139,18 +141,14 @@ NUMBERS_HELP = (
     "training point (small even for a collapsed cloud, if it lands on the data).")
 
 
-def one_sampler(active: shared.Active, sampler: str, kind: str, steps: int, n: int,
-                seed: int, show_x0_hat: bool) -> shared.SampleNumbers:
-    model = active.model
-    fig, numbers = sampler_view(active, sampler, kind, steps, n, seed, show_x0_hat)
-    data_spread, _ = shared.cached_data_numbers(active.key, model)
-    plotly_frame.show(fig, key=f"chart_sampling_{sampler}", alt=(
-        f"Animation of {n} points moving from noise at t = {model.schedule.T} to samples at "
-        f"t = 0 with {SAMPLER_LABELS[sampler]} in {steps} steps, over the grey training data; "
-        f"a star marks the data's average. Final spread {numbers.spread:.2f}, data "
-        f"{data_spread:.2f}."))
-    numbers_block(numbers, data_spread)
-    return numbers
+def animation_alt(numbers: dict[str, shared.SampleNumbers], model: TrainedModel, steps: int,
+                  n: int, data_spread: float) -> str:
+    """The chart's accessible name: what it shows, and where each sampler ends."""
+    ends = "; ".join(f"{SHORT_NAMES[name]} ends with spread {nums.spread:.2f}"
+                     for name, nums in numbers.items())
+    return (f"Animation of {n} points moving from noise at t = {model.schedule.T} to samples "
+            f"at t = 0 in {steps} steps, one panel per sampler, over the grey training "
+            f"data; a star marks the data's average. {ends} (data {data_spread:.2f}).")
 
 
 def describe(sampler: str, numbers: shared.SampleNumbers, data_spread: float,
@@ -176,13 +174,15 @@ def reverse_process(active: shared.Active) -> None:
     model = active.model
     sampler, kind, steps, n, seed, show_x0_hat = controls(model)
     chosen = SAMPLER_NAMES if sampler == "all" else (sampler,)
-    results = {}
     with st.spinner("Sampling..."):
-        for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
-            with column:
-                results[name] = one_sampler(active, name, kind, steps, n, seed, show_x0_hat)
-    st.caption(NUMBERS_HELP)
+        fig, results = sampling_view(active, chosen, kind, steps, n, seed, show_x0_hat)
     data_spread, data_centre = shared.cached_data_numbers(active.key, model)
+    plotly_frame.show(fig, key="chart_sampling",
+                      alt=animation_alt(results, model, steps, n, data_spread))
+    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+        with column:
+            numbers_block(TITLES[name], results[name], data_spread)
+    st.caption(NUMBERS_HELP)
     shared.sentence("; ".join(describe(name, numbers, data_spread, data_centre)
                               for name, numbers in results.items()) + ".")
     if kind == "ideal":

@@ -43,37 +43,40 @@ def step_choices(T: int) -> tuple[int, ...]:
     return (*(k for k in STEP_SCALE if k < T), T)
 
 
-def sampler_view(active: shared.Active, sampler: str, kind: str, steps: int, n: int,
-                 seed: int, show_x0_hat: bool) -> tuple[SentFigure, shared.SampleNumbers]:
-    """One sampler's animation and numbers, from the shared caches (or made into them)."""
+def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, steps: int,
+                  n: int, seed: int, show_x0_hat: bool
+                  ) -> tuple[SentFigure, dict[str, shared.SampleNumbers]]:
+    """The samplers' animations (one chart, a panel each) and each one's numbers, from the
+    shared caches (or made into them)."""
     model = active.model
-    trajectory = shared.cached_trajectory(active.key, model, kind, sampler, steps, n,
-                                          Guidance(), seed)
-    numbers = shared.cached_sample_numbers(active.key, model, kind, sampler, steps, n,
-                                           Guidance(), seed)
+    trajectories = {s: shared.cached_trajectory(active.key, model, kind, s, steps, n,
+                                                Guidance(), seed) for s in samplers}
+    numbers = {s: shared.cached_sample_numbers(active.key, model, kind, s, steps, n,
+                                               Guidance(), seed) for s in samplers}
     _, data_centre = shared.cached_data_numbers(active.key, model)
-    title = f"{TITLES[sampler]}, {steps} steps"
+    panels = [figures.Panel(TITLES[s], trajectories[s].xs, trajectories[s].x0_hats)
+              for s in samplers]
+    times = trajectories[samplers[0]].times
     fig = shared.cached_figure(
-        ("sampling", active.key, kind, sampler, steps, n, seed, show_x0_hat),
-        lambda: figures.sampling_animation_figure(trajectory.xs, trajectory.x0_hats,
-                                                  trajectory.times, title, model.data.points,
-                                                  show_x0_hat, data_centre))
+        ("sampling", active.key, kind, samplers, steps, n, seed, show_x0_hat),
+        lambda: figures.sampling_figure(panels, times, f"{steps} steps from t = "
+                                        f"{model.schedule.T} to 0", model.data.points,
+                                        show_x0_hat, data_centre))
     return fig, numbers
 
 
 def warm_default_views(active: shared.Active) -> None:
     """Make every step count's default view (all three samplers, the trained network,
     DEFAULT_N points, seed 0, no x̂₀) into the shared caches, smallest first. A step
-    count new to the server costs ~0.5 s (three samplers, their numbers, three animations):
+    count new to the server costs ~0.5 s (three samplers, their numbers, the animation):
     with this, moving the steps slider from the defaults is a cache hit for everyone.
     Runs in a background thread; the pauses let students' runs take the GIL in between,
     and the first one lets the browser that started it draw its page first."""
     try:
         time.sleep(WARM_DELAY_S)
         for steps in step_choices(active.model.schedule.T):
-            for sampler in SAMPLER_NAMES:
-                sampler_view(active, sampler, "learned", steps, DEFAULT_N, 0, False)
-                time.sleep(0.05)
+            sampling_view(active, SAMPLER_NAMES, "learned", steps, DEFAULT_N, 0, False)
+            time.sleep(0.05)
     except Exception:  # a cache warmer must never take the server down
         LOG.exception("warming the sampling page's caches failed")
 

@@ -120,10 +120,23 @@ def points(figure: dict, name: str) -> np.ndarray:
     return xy(next(d for d in figure["data"] if d.get("name") == name))
 
 
-def final_samples(figure: dict) -> np.ndarray:
+def final_samples(figure: dict, panel: str | None = None) -> np.ndarray:
     """The samples a sampling figure (pages 3 and 4) shows when it opens (its last frame,
-    t = 0)."""
-    return points(figure, "samples")
+    t = 0); in a figure of several panels (page 3), those of the panel titled `panel`."""
+    if panel is None:
+        return points(figure, "samples")
+    return xy(figure["data"][panel_traces(figure)[panel]["samples"]])
+
+
+def panel_traces(figure: dict) -> dict[str, dict[str, int]]:
+    """{panel title: {trace name: index in figure["data"]}} of a figure with panels
+    (figures.sampling_figure): the titles are annotations on each panel's axes."""
+    titles = {a["xref"].removesuffix(" domain"): a["text"].removeprefix("<b>").removesuffix("</b>")
+              for a in figure["layout"]["annotations"]}
+    panels: dict[str, dict[str, int]] = {title: {} for title in titles.values()}
+    for i, trace in enumerate(figure["data"]):
+        panels[titles[trace.get("xaxis", "x")]].setdefault(trace["name"], i)
+    return panels
 
 
 def arrows(figure: dict, name: str | None = None) -> tuple[np.ndarray, np.ndarray]:

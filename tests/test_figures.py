@@ -104,3 +104,41 @@ def test_the_data_image_shows_the_points_where_they_are() -> None:
     lit = np.argwhere(alpha > 0)
     near = np.minimum(np.abs(lit - [10, 10]).max(1), np.abs(lit - [25, 35]).max(1))
     assert near.max() <= 1  # a radius-1 dot lights its own pixel and its neighbours only
+
+
+def test_sampling_panels_share_one_t_slider_and_each_frame_moves_every_panel() -> None:
+    """figures.sampling_figure: one panel per sampler; frame t shows every panel's cloud at
+    that same t (and its x0_hat from that step), the slider names the frames' t."""
+    import numpy as np
+
+    from explainer.figures import Panel, sampling_figure
+
+    rng = np.random.default_rng(1)
+    times = np.arange(100, -1, -1)  # T = 100 down to 0 in 100 steps
+    panels = [Panel(name, rng.normal(size=(101, 40, 2)).astype(np.float32),
+                    rng.normal(size=(100, 40, 2)).astype(np.float32))
+              for name in ("A", "B", "C")]
+    fig = sampling_figure(panels, times, "title", rng.normal(size=(50, 2)), show_x0_hat=True,
+                          centre=np.zeros(2), max_frames=34)
+    frames = fig.frames
+    assert len(frames) == 34 and frames[0].name == "100" and frames[-1].name == "0"
+    assert [s.label for s in fig.layout.sliders[0].steps] == [f.name for f in frames]
+    stars = [d for d in fig.data if d.name == "average of the data"]
+    assert [(d.xaxis, d.yaxis) for d in stars] == [("x", "y"), ("x2", "y2"), ("x3", "y3")]
+    for frame in frames:
+        k = 100 - int(frame.name)  # the step this frame shows
+        assert list(frame.traces) == list(range(len(frame.data)))  # the moving traces first
+        for i, panel in enumerate(panels):
+            axis = "x" if i == 0 else f"x{i + 1}"
+            samples, trails, x0_hat = (d for d in frame.data if d.xaxis == axis)
+            assert np.array_equal(np.stack([samples.x, samples.y], 1), panel.xs[k])
+            assert np.array_equal(np.stack([x0_hat.x, x0_hat.y], 1),
+                                  panel.x0_hats[min(k, 99)])
+            # trails: the first particles' paths from t = T up to this frame's t
+            assert np.array_equal(trails.x[: k + 1], panel.xs[: k + 1, 0, 0])
+    # In the initial view every trace is the last frame's (t = 0).
+    assert all(np.array_equal(a.x, b.x, equal_nan=True)
+               for a, b in zip(fig.data, frames[-1].data, strict=False))
+    stack = fig.layout.meta["stack"]
+    assert fig.layout.grid.columns == 3 and fig.layout.grid.rows == 1
+    assert stack["below"] > 390 and stack["height"] > fig.layout.height  # a phone stacks them

@@ -27,22 +27,25 @@ def test_renders_for_every_model(dataset: str, process: str) -> None:
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
     assert at.select_slider(key="steps").options[-1] == str(model.schedule.T)
     figures = ui.charts(at)
-    image = figures["chart_sampling_ddpm"]["layout"]["images"][0]["source"]
-    assert image == data_image(model.data.points)["source"]  # this model's data
-    assert set(figures) == {"chart_sampling_ddpm", "chart_sampling_no_noise",
-                            "chart_sampling_ddim"}
-    for figure in figures.values():
-        assert len(figure["frames"]) == 6  # steps + 1 frames: t = T, ..., 0
-        assert ui.final_samples(figure).shape == (250, 2)
+    assert list(figures) == ["chart_sampling"]  # one chart, a panel per sampler
+    figure = figures["chart_sampling"]
+    images = figure["layout"]["images"]
+    assert {image["source"] for image in images} == {data_image(model.data.points)["source"]}
+    assert [(image["xref"], image["yref"]) for image in images] == [
+        ("x", "y"), ("x2", "y2"), ("x3", "y3")]  # this model's data under every panel
+    assert len(figure["frames"]) == 6  # steps + 1 frames: t = T, ..., 0
+    assert list(ui.panel_traces(figure)) == ["DDPM", "DDPM, no noise", "DDIM"]
+    for panel in ui.panel_traces(figure):
+        assert ui.final_samples(figure, panel).shape == (250, 2)
     assert "What you see" in " ".join(m.value for m in at.markdown)
     assert not ui.warnings(at)
 
 
 def test_without_noise_the_cloud_collapses_and_ddim_does_not() -> None:
     at = open_page(n="500")  # the default view: all three, T = 100 steps, spiral / ddpm
-    figures = ui.charts(at)
-    ddpm, no_noise, ddim = (spread(ui.final_samples(figures[f"chart_sampling_{name}"]))
-                            for name in ("ddpm", "no_noise", "ddim"))
+    figure = ui.charts(at)["chart_sampling"]
+    ddpm, no_noise, ddim = (spread(ui.final_samples(figure, panel))
+                            for panel in ("DDPM", "DDPM, no noise", "DDIM"))
     assert no_noise < 0.1 * ddpm  # the seed's claim: collapse toward the average
     assert ddim > 0.8 * ddpm  # deterministic, but keeps the spread
     assert "collapsed into one spot" in " ".join(m.value for m in at.markdown)
@@ -50,27 +53,27 @@ def test_without_noise_the_cloud_collapses_and_ddim_does_not() -> None:
 
 def test_moving_the_controls_changes_the_figure() -> None:
     at = open_page(n="250", sampler="ddpm")
-    assert list(ui.charts(at)) == ["chart_sampling_ddpm"]
-    with_noise = spread(ui.final_samples(ui.charts(at)["chart_sampling_ddpm"]))
+    figure = ui.charts(at)["chart_sampling"]
+    assert list(ui.panel_traces(figure)) == ["DDPM"]
+    with_noise = spread(ui.final_samples(figure, "DDPM"))
 
     at.radio(key="sampler").set_value("no_noise").run()
-    figure = ui.charts(at)["chart_sampling_no_noise"]
-    assert spread(ui.final_samples(figure)) < 0.1 * with_noise
+    figure = ui.charts(at)["chart_sampling"]
+    assert spread(ui.final_samples(figure, "DDPM, no noise")) < 0.1 * with_noise
 
     at.select_slider(key="steps").set_value(10).run()
-    figure = ui.charts(at)["chart_sampling_no_noise"]
+    figure = ui.charts(at)["chart_sampling"]
     assert len(figure["frames"]) == 11
-    assert figure["layout"]["title"]["text"].endswith("10 steps")
+    assert figure["layout"]["title"]["text"].startswith("10 steps")
 
-    before = ui.final_samples(figure)
+    before = ui.final_samples(figure, "DDPM, no noise")
     at.radio(key="sampler").set_value("ddim").run()
     at.number_input(key="seed").set_value(7).run()
-    after = ui.final_samples(ui.charts(at)["chart_sampling_ddim"])
+    after = ui.final_samples(ui.charts(at)["chart_sampling"], "DDIM")
     assert not np.allclose(before, after)  # other noise, other samples
 
     at.checkbox(key="show_x0_hat").check().run()
-    names = [d.get("name") for d in ui.charts(at)["chart_sampling_ddim"]["data"]]
-    assert "x0_hat (prediction)" in names
+    assert "x0_hat (prediction)" in ui.panel_traces(ui.charts(at)["chart_sampling"])["DDIM"]
 
 
 def test_a_link_opens_its_view() -> None:
@@ -78,9 +81,9 @@ def test_a_link_opens_its_view() -> None:
     assert at.radio(key="sampler").value == "ddim"
     assert at.select_slider(key="steps").value == 20
     assert at.number_input(key="seed").value == 3
-    figures = ui.charts(at)
-    assert list(figures) == ["chart_sampling_ddim"]
-    assert len(figures["chart_sampling_ddim"]["frames"]) == 21
+    figure = ui.charts(at)["chart_sampling"]
+    assert list(ui.panel_traces(figure)) == ["DDIM"]
+    assert len(figure["frames"]) == 21
     assert not ui.warnings(at)
 
 
@@ -104,7 +107,7 @@ def test_switching_to_a_process_with_fewer_steps_resets_steps() -> None:
     assert not at.exception
     assert at.select_slider(key="steps").value == 100
     assert at.select_slider(key="steps").options[-1] == "100"
-    assert len(ui.charts(at)["chart_sampling_ddim"]["frames"]) == 50  # 101 times, subsampled
+    assert len(ui.charts(at)["chart_sampling"]["frames"]) == 34  # 101 times, subsampled
     assert not ui.warnings(at)
 
 

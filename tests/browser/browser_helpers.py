@@ -134,6 +134,28 @@ def chart_tick_colours(page: Page) -> list[str]:
       return tick ? getComputedStyle(tick).fill : ''; }})""")
 
 
+# For each chart, the top-left corner (px) of each panel's plot area, in axis order (x/y,
+# x2/y2, ...): side by side, the lefts differ; stacked, the tops do.
+_PANEL_CORNERS_JS = f"""() => {_CHARTS_JS}.map(({{gd}}) => {{
+  const layout = gd && gd._fullLayout;
+  if (!layout) return [];
+  return Object.keys(layout).filter(k => /^xaxis\\d*$/.test(k)).sort().map(k => {{
+    const x = layout[k], y = layout['y' + k.slice(1)];
+    return [Math.round(x._offset), Math.round(y._offset)]; }}); }})"""
+
+
+def panel_corners(page: Page) -> list[list[list[float]]]:
+    return page.evaluate(_PANEL_CORNERS_JS)
+
+
+def wait_panels_stacked(page: Page, timeout: float = 15_000) -> None:
+    """Until the first chart's panels sit one under the other (one left edge)."""
+    page.wait_for_function(f"""() => {{ const c = ({_PANEL_CORNERS_JS})()[0] || [];
+      return c.length > 1 && c.every(([left, top], i) => left === c[0][0]
+                                     && (i === 0 || top > c[i - 1][1])); }}""",
+                           timeout=timeout)
+
+
 def fingerprints(page: Page) -> list[str]:
     return page.evaluate(_FINGERPRINTS_JS)
 

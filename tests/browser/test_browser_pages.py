@@ -20,6 +20,7 @@ from browser_helpers import (
     fingerprints,
     has_horizontal_scroll,
     open_page,
+    panel_corners,
     press_slider,
     problems,
     screenshot_full,
@@ -28,6 +29,7 @@ from browser_helpers import (
     wait_chart_text_light,
     wait_charts,
     wait_idle,
+    wait_panels_stacked,
     widest_elements,
 )
 from playwright.sync_api import Page
@@ -54,7 +56,7 @@ PAGES = [
     PageSpec("home", "", charts=0),
     PageSpec("random_walks", "random_walks", charts=3, slider_key="t", link_value=40),
     PageSpec("vector_field", "vector_field", charts=2, slider_key="t", link_value=50),
-    PageSpec("sampling", "sampling", charts=3, slider_key="steps", link_value=20),
+    PageSpec("sampling", "sampling", charts=1, slider_key="steps", link_value=20),
     PageSpec("guidance", "guidance", charts=4, slider_key="t", link_value=50),
     PageSpec("train", "train", charts=0),
 ]
@@ -201,3 +203,18 @@ def test_a_chart_in_a_closed_expander_is_drawn_when_opened(page: Page) -> None:
     assert len(sizes) == drawn_before + 1, sizes
     assert all(s["surfaces"] > 0 and s["width"] > 50 and s["height"] > 50 for s in sizes), sizes
     assert "mean cosine" in " ".join(chart_names(page))
+
+
+def test_sampling_panels_sit_side_by_side_and_stack_on_a_phone(page: Page) -> None:
+    """The three samplers are one chart with a panel each; on a narrow screen the chart
+    page stacks them (figures.sampling_figure's layout.meta.stack), also when a wide
+    window is made narrow."""
+    open_page(page, "/sampling")
+    (corners,) = panel_corners(page)
+    assert len(corners) == 3
+    assert len({top for _, top in corners}) == 1  # one row
+    assert corners[0][0] < corners[1][0] < corners[2][0]
+    page.set_viewport_size({"width": 390, "height": 844})
+    wait_panels_stacked(page)
+    assert_charts_drawn(page, 1)
+    assert not has_horizontal_scroll(page), f"sticks out: {widest_elements(page)}"
