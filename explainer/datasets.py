@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Generator = Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+# (n, rng, balanced) -> (points, labels); `balanced`: see make_dataset.
+Generator = Callable[[int, np.random.Generator, bool], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ class Dataset:
         return len(self.class_names)
 
 
-def _spiral(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _spiral(n: int, rng: np.random.Generator,
+            balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    # The classes follow from the positions: every draw is i.i.d., `balanced` or not.
     # A swiss-roll arc r ~ theta. Sampling theta = sqrt(u) makes the density uniform
     # along the arc (arc length grows like theta^2), so no arm is starved of points.
     t0, t1 = 1.5 * np.pi, 4.5 * np.pi
@@ -42,6 +45,12 @@ def _spiral(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return pts, labels
 
 
+def _class_labels(n: int, k: int, rng: np.random.Generator, balanced: bool) -> np.ndarray:
+    """n labels of k equally likely classes: _balanced_labels, or independent draws (an
+    i.i.d. sample of the distribution, as a perfect sampler would make)."""
+    return _balanced_labels(n, k, rng) if balanced else rng.integers(0, k, n).astype(np.int64)
+
+
 def _balanced_labels(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """n labels in random order, every class n // k times (the remainder on random
     classes), as sklearn's make_moons, make_circles and make_blobs split their points.
@@ -53,8 +62,9 @@ def _balanced_labels(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(labels).astype(np.int64)
 
 
-def _moons(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    labels = _balanced_labels(n, 2, rng)
+def _moons(n: int, rng: np.random.Generator,
+           balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    labels = _class_labels(n, 2, rng, balanced)
     angle = rng.uniform(0.0, np.pi, n)
     upper = np.stack([np.cos(angle), np.sin(angle)], axis=1)
     lower = np.stack([1.0 - np.cos(angle), 0.5 - np.sin(angle)], axis=1)
@@ -66,8 +76,9 @@ def _moons(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return pts, labels
 
 
-def _rings(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    labels = _balanced_labels(n, 2, rng)
+def _rings(n: int, rng: np.random.Generator,
+           balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    labels = _class_labels(n, 2, rng, balanced)
     radius = np.where(labels == 0, 0.55, 1.35)
     angle = rng.uniform(0.0, 2 * np.pi, n)
     pts = radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
@@ -75,15 +86,17 @@ def _rings(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return pts, labels
 
 
-def _gaussians(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    labels = _balanced_labels(n, 8, rng)
+def _gaussians(n: int, rng: np.random.Generator,
+               balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    labels = _class_labels(n, 8, rng, balanced)
     angle = labels * (2 * np.pi / 8)
     centres = 1.2 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     pts = centres + rng.normal(0.0, 0.1, size=(n, 2))
     return pts, labels
 
 
-def _checkerboard(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _checkerboard(n: int, rng: np.random.Generator,
+                  balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
     # A 4x4 board on [-1.4, 1.4]^2 with the 8 "black" squares filled; the two classes
     # are the left and right halves of the board.
     side = 2.8 / 4
@@ -117,12 +130,17 @@ def class_names(name: str) -> tuple[str, ...]:
     return REGISTRY[check_dataset_name(name)][1]
 
 
-def make_dataset(name: str, n: int = 2000, seed: int = 0) -> Dataset:
-    """Draw n labelled points of the named dataset, reproducibly from seed."""
+def make_dataset(name: str, n: int = 2000, seed: int = 0, balanced: bool = True) -> Dataset:
+    """Draw n labelled points of the named dataset, reproducibly from seed.
+
+    Datasets of equally likely classes (moons, rings, gaussians) give every class the
+    same count (`balanced`, the training sets and the metric's reference draws), or with
+    balanced=False draw each point's class independently: an i.i.d. sample, what a
+    perfect sampler would produce (the metric's floor, explainer/metrics.py)."""
     generate, names = REGISTRY[check_dataset_name(name)]
     if n <= 0:
         raise ValueError(f"the number of points must be positive, got {n}")
-    points, labels = generate(n, np.random.default_rng(seed))
+    points, labels = generate(n, np.random.default_rng(seed), balanced)
     return Dataset(name, points.astype(np.float32), labels.astype(np.int64), names)
 
 

@@ -135,10 +135,11 @@ def numbers_block(title: str, numbers: shared.SampleNumbers, data_spread: float)
 
 NUMBERS_HELP = (
     "**Quality**: MMD² between the samples and a fresh draw of the data, divided by the "
-    "same number between two draws of the data (the floor): 1x or less means the samples "
-    "are as close to the data as real data is. **Spread**: RMS distance from the cloud's "
-    "own centre. **Distance to data**: mean distance from a sample to its nearest "
-    "training point (small even for a collapsed cloud, if it lands on the data).")
+    "same number for an independent draw of the data, i.e. a perfect sampler (the floor): "
+    "1x or less means the samples are as close to the data as real data is. "
+    "**Spread**: RMS distance from the cloud's own centre. **Distance to data**: mean "
+    "distance from a sample to its nearest training point (small even for a collapsed "
+    "cloud, if it lands on the data).")
 
 
 def animation_alt(numbers: dict[str, shared.SampleNumbers], model: TrainedModel, steps: int,

@@ -376,7 +376,8 @@ def show_result() -> None:
         if quality is not None:
             st.metric("Sample quality (lower is better)", f"{quality.ratio:.1f}x the floor",
                       help="MMD² between 2,000 samples and 2,000 fresh data points, divided "
-                           "by the same number for two fresh draws of the data (the floor). "
+                           "by the same number for an independent draw of the data, i.e. a "
+                           "perfect sampler (the floor). "
                            "1x: as close to the data as the data is to itself.")
         st.markdown(f"**{model.describe()}**" + (f", {result.how}" if result.how else ""))
         pretrained = pretrained_quality(model)

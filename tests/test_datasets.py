@@ -87,3 +87,22 @@ def test_classes_are_drawn_in_equal_shares_in_random_order(name: str) -> None:
         counts = np.bincount(labels)
         assert counts.max() - counts.min() <= 1, counts
         assert len(set(labels[:20].tolist())) > 1  # shuffled, not in blocks
+
+
+@pytest.mark.parametrize("name", ["moons", "rings", "gaussians"])
+def test_an_unbalanced_draw_picks_each_class_independently(name: str) -> None:
+    """balanced=False: i.i.d. classes (a perfect sampler's output, the metric's floor),
+    so the counts vary like a multinomial's, around equal shares; the points of a class
+    are drawn the same way as in a balanced set."""
+    n, k = 8000, len(make_dataset(name, 10).class_names)
+    counts = np.array([np.bincount(make_dataset(name, n, seed=s, balanced=False).labels,
+                                   minlength=k) for s in range(20)])
+    spread_of_counts = counts.std(axis=0).mean()
+    expected = np.sqrt(n * (1 / k) * (1 - 1 / k))  # multinomial std per class
+    assert 0.5 * expected < spread_of_counts < 1.6 * expected
+    assert np.allclose(counts.mean(axis=0) / n, 1 / k, atol=0.01)
+    iid, balanced = (make_dataset(name, n, seed=1, balanced=b) for b in (False, True))
+    for c in range(k):  # each class's cloud: same centre and size either way
+        a, b = iid.points[iid.labels == c], balanced.points[balanced.labels == c]
+        assert np.allclose(a.mean(0), b.mean(0), atol=0.05)
+        assert np.allclose(a.std(0), b.std(0), rtol=0.1, atol=0.01)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explainer.datasets import make_dataset
+from explainer.datasets import DATASET_NAMES, make_dataset
 from explainer.metrics import (
     BANDWIDTH,
     class_share,
@@ -42,7 +42,7 @@ def test_mmd2_zero_for_identical_and_grows_with_shift() -> None:
 
 @pytest.mark.parametrize("name", ["spiral", "moons", "gaussians"])
 def test_sample_quality_fresh_data_is_at_the_floor(name: str) -> None:
-    fresh = make_dataset(name, 1000, seed=777).points
+    fresh = make_dataset(name, 1000, seed=777, balanced=False).points  # as a sampler draws
     q = sample_quality(fresh, name)
     assert q.floor > 0 and 0.3 < q.ratio < 3
     shifted = sample_quality(fresh + np.float32(0.3), name)
@@ -51,6 +51,16 @@ def test_sample_quality_fresh_data_is_at_the_floor(name: str) -> None:
                              .astype(np.float32), name)
     assert blurred.ratio > 5
     assert "x the data-vs-data floor" in q.sentence()
+
+
+@pytest.mark.parametrize("name", DATASET_NAMES)
+def test_a_perfect_sampler_scores_about_the_floor(name: str) -> None:
+    """The floor means "as good as it gets": i.i.d. draws of the true distribution (what a
+    perfect sampler makes: each point's class at random) score about 1x. A floor between
+    two draws with equal class counts scored such samples 2.8x on the 8 gaussians."""
+    ratios = [sample_quality(make_dataset(name, 2000, seed=500 + i, balanced=False).points,
+                             name).ratio for i in range(7)]
+    assert 0.6 < float(np.median(ratios)) < 1.5, ratios
 
 
 def test_sample_quality_ignores_non_finite_rows_and_survives_all_bad() -> None:
