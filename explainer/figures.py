@@ -130,21 +130,24 @@ def _path(polylines: np.ndarray) -> str:
     return "".join(template.format(*row) for row in polylines.reshape(n, 2 * k).tolist())
 
 
-def _path_shape(polylines: np.ndarray, colour: str, width: float, name: str) -> dict:
-    return dict(type="path", path=_path(polylines), xref="x", yref="y", layer="above",
-                line=dict(color=colour, width=width), name=name, legendgroup=name)
+def _path_shape(polylines: np.ndarray, colour: str, width: float, name: str,
+                axes: tuple[str, str] = ("x", "y")) -> dict:
+    return dict(type="path", path=_path(polylines), xref=axes[0], yref=axes[1],
+                layer="above", line=dict(color=colour, width=width), name=name,
+                legendgroup=name)
 
 
 def arrow_layer(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
                 colour: str | None = None, showscale: bool = True,
                 magnitude_range: tuple[float, float] | None = None,
-                shaft_width: float = 1.3) -> tuple[list[dict], list[go.Scatter]]:
+                shaft_width: float = 1.3,
+                axes: tuple[str, str] = ("x", "y")) -> tuple[list[dict], list[go.Scatter]]:
     """Arrows of equal length (0.8 x grid spacing) pointing along v, as layout shapes:
     the shafts are one path named `name` of (tail, tip) segments in grid order; the heads
     are chevrons coloured by the magnitude |v| in MAGNITUDE_BINS bands over
     `magnitude_range` if given (so that two panels share one colour scale), or all in
     `colour`. Returns (shapes, traces): the traces hold the legend line and the colour
-    bar (if shown), and no points.
+    bar (if shown), and no points. `axes`: the panel's x and y axes, if not the first.
 
     Why shapes: each is one SVG path however many arrows it holds, and a new t changes
     only them (the training data under them is an image, see data_image), so the browser
@@ -160,17 +163,17 @@ def arrow_layer(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
     side = 0.2 * length * np.stack([-unit[:, 1], unit[:, 0]], axis=1)
     chevrons = np.stack([back + side, tip, back - side], axis=1)
     shaft_colour = colour or "rgba(120, 120, 120, 0.8)"
-    shapes = [_path_shape(np.stack([xy, tip], axis=1), shaft_colour, shaft_width, name)]
+    shapes = [_path_shape(np.stack([xy, tip], axis=1), shaft_colour, shaft_width, name, axes)]
     # The legend line is a trace without points: a shape's own legend symbol is a hexagon.
     legend = legend_entry(name, mode="lines", legendgroup=name,
                           line=dict(color=shaft_colour, width=shaft_width))
     if colour is not None:
-        return shapes + [_path_shape(chevrons, colour, 1.6, f"{name} (heads)")], [legend]
+        return shapes + [_path_shape(chevrons, colour, 1.6, f"{name} (heads)", axes)], [legend]
     lo, hi = magnitude_range or (float(norm.min()), float(norm.max()))
     band = np.clip(((norm - lo) / max(hi - lo, 1e-12) * MAGNITUDE_BINS).astype(int),
                    0, MAGNITUDE_BINS - 1)
     colours = magnitude_colours()
-    shapes += [_path_shape(chevrons[band == k], c, 1.8, f"{name} (heads)")
+    shapes += [_path_shape(chevrons[band == k], c, 1.8, f"{name} (heads)", axes)
                for k, c in enumerate(colours) if (band == k).any()]
     if not showscale:
         return shapes, [legend]
@@ -408,7 +411,7 @@ class Panel:
     x0_hats: np.ndarray
 
 
-SIDE_BY_SIDE_MIN_WIDTH = 560  # px; a narrower chart stacks its panels (assets/plotly_frame)
+SIDE_BY_SIDE_MIN_WIDTH = 560  # px; a narrower chart stacks its panels (_panels_layout)
 CONTROLS_HEIGHT = 170  # px: the panel titles, the play buttons and the t slider
 # At most this many frames per animation: with all three samplers at 100 steps, 50 frames
 # made the first slider move after opening the page ~330 ms in Chromium, 34 ~260 ms
@@ -422,27 +425,28 @@ def _panel_axes(n: int) -> list[dict[str, str]]:
             for i in range(n)]
 
 
-def _panels_layout(titles: Sequence[str], data: np.ndarray, extent: float) -> dict:
-    """Layout of sampling_figure's panels: a grid of one row, equal square axes, the data
-    image under each panel, each title over its own panel (annotations placed in the
-    panel's axis domain, so they move with it when the chart page stacks the panels)."""
+def _panels_layout(titles: Sequence[str], images: Sequence[dict | None], extent: float,
+                   columns: int, height: int, stacked_height: int, margin: dict) -> dict:
+    """Layout of a figure of panels (sampling_figure, field_panels_figure): a grid of
+    `columns`, equal square axes over [-extent, extent]^2, each panel's data image (if
+    any) under it, each title over its own panel (annotations placed in the panel's axis
+    domain, so they move with it when the chart page stacks the panels). layout.meta.stack
+    tells the chart page (assets/plotly_frame) to stack the panels in one column, and how
+    tall that is, when the chart is narrower than SIDE_BY_SIDE_MIN_WIDTH."""
     axes = _panel_axes(len(titles))
-    image = data_image(data, extent=VIEW_EXTENT)
     layout: dict = dict(
-        height=(300 if len(titles) > 1 else 420) + CONTROLS_HEIGHT, showlegend=False,
-        # Fixed margins, no automargin: the t slider asks for 158 px below, and a margin
-        # that already has them never changes when a new figure arrives; otherwise Plotly
-        # draws the first new figure twice (~50 ms in Chromium).
-        margin=dict(l=30, r=10, t=70, b=160), uirevision="plane",
-        grid=dict(rows=1, columns=len(titles), pattern="independent", xgap=0.08, ygap=0.12),
-        images=[{**image, "xref": ax["xaxis"], "yref": ax["yaxis"]} for ax in axes],
+        height=height, showlegend=False, margin=margin, uirevision="plane",
+        grid=dict(rows=-(-len(titles) // columns), columns=columns, pattern="independent",
+                  xgap=0.08, ygap=0.12),
+        images=[{**image, "xref": ax["xaxis"], "yref": ax["yaxis"]}
+                for image, ax in zip(images, axes, strict=True) if image is not None],
         annotations=[dict(text=f"<b>{title}</b>", showarrow=False, x=0.5, y=1.0,
                           xref=f"{ax['xaxis']} domain", yref=f"{ax['yaxis']} domain",
                           xanchor="center", yanchor="bottom", font=dict(size=14))
                      for title, ax in zip(titles, axes, strict=True)],
-        meta=dict(stack=dict(below=SIDE_BY_SIDE_MIN_WIDTH,
-                             height=360 * len(titles) + CONTROLS_HEIGHT)))
+        meta=dict(stack=dict(below=SIDE_BY_SIDE_MIN_WIDTH, height=stacked_height)))
     for ax in axes:
+        # automargin off: fixed margins never change between figures (see sampling_figure)
         square = dict(range=[-extent, extent], zeroline=False, constrain="domain",
                       automargin=False)
         layout[ax["xaxis"].replace("x", "xaxis")] = square
@@ -492,9 +496,51 @@ def sampling_figure(panels: Sequence[Panel], times: np.ndarray, title: str, data
     fig.frames = [go.Frame(data=frame_data(k), traces=list(range(len(moving))),
                            name=str(int(times[k]))) for k in keep]
     animation_controls(fig, times, keep)
-    set_layout(fig, title=dict(text=title, x=0.02, font=dict(size=15)),
-               **_panels_layout([p.title for p in panels], data, extent))
+    image = data_image(data)
+    set_layout(fig, title=dict(text=title, x=0.02, font=dict(size=15)), **_panels_layout(
+        [p.title for p in panels], [image] * len(panels), extent, columns=len(panels),
+        height=(300 if len(panels) > 1 else 420) + CONTROLS_HEIGHT,
+        stacked_height=360 * len(panels) + CONTROLS_HEIGHT,
+        # The t slider asks for 158 px below the plots: a margin that already has them
+        # never changes when a new figure arrives; otherwise Plotly draws the first new
+        # figure twice (~50 ms in Chromium).
+        margin=dict(l=30, r=10, t=70, b=160)))
     return _controls_below(fig)
+
+
+@dataclass(frozen=True)
+class FieldPanel:
+    """One field for field_panels_figure: arrows v at grid points xy over `data` (None:
+    no data drawn), its shafts named `name` (a layout shape: tests read them back)."""
+    name: str
+    title: str
+    xy: np.ndarray
+    v: np.ndarray
+    data: np.ndarray | None
+
+
+def field_panels_figure(panels: Sequence[FieldPanel], title: str, spacing: float,
+                        columns: int = 2, panel_height: int = 380) -> go.Figure:
+    """Several vector fields on one chart, a panel each (stacked on a phone, see
+    _panels_layout): one chart draws in the browser in about 2/3 the time of one chart per
+    field. Arrow heads are coloured by |v| within each panel (the fields' lengths differ
+    by an order of magnitude, e.g. a difference of two fields); no colour bars, as they
+    could not follow the panels when they restack."""
+    axes = _panel_axes(len(panels))
+    shapes: list[dict] = []
+    for panel, ax in zip(panels, axes, strict=True):
+        shapes += arrow_layer(panel.xy, panel.v, panel.name, spacing, showscale=False,
+                              axes=(ax["xaxis"], ax["yaxis"]))[0]
+    # One point-less trace per panel: Plotly draws a panel's axes only if a trace uses them.
+    fig = go.Figure([legend_entry(panel.name).update(**ax)
+                     for panel, ax in zip(panels, axes, strict=True)])
+    rows = -(-len(panels) // columns)
+    images = [None if p.data is None else data_image(p.data) for p in panels]
+    return set_layout(fig, title=dict(text=title, x=0.02, font=dict(size=15)), shapes=shapes,
+                      **_panels_layout([p.title for p in panels], images, VIEW_EXTENT,
+                                       columns, height=rows * panel_height + 100,
+                                       stacked_height=len(panels) * 360 + 100,
+                                       margin=dict(l=30, r=10, t=80, b=30)))
 
 
 def guided_animation_figure(xs: np.ndarray, times: np.ndarray, title: str, data: np.ndarray,

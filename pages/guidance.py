@@ -8,6 +8,7 @@ import streamlit as st
 
 from explainer import figures
 from explainer.fields import VIEW_EXTENT, difference_field, field_agreement, share_pointing_at
+from explainer.figures import FieldPanel
 from explainer.guidance import Guidance
 from explainer.trained import TrainedModel
 from pages import plotly_frame, shared
@@ -104,14 +105,6 @@ def controls(model: TrainedModel) -> tuple[int, int | None, float, str, int]:
 
 # ---------------------------------------------------------------- the fields at t
 
-def field_chart(field_v: np.ndarray, xy: np.ndarray, data: np.ndarray, title: str,
-                key: str, alt: str, cache_key: tuple) -> None:
-    """`cache_key` names what the field was computed from (see shared.cached_figure)."""
-    fig = shared.cached_figure(("guidance field", key, title, *cache_key),
-                               lambda: figures.field_figure(xy, field_v, data, title, SPACING))
-    plotly_frame.show(fig, key=key, alt=alt)
-
-
 @st.fragment
 def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None:
     """The t slider and the four fields it drives (reruns alone when t moves)."""
@@ -137,26 +130,25 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
     towards = share_pointing_at(diff.v, diff.xy, class_points)
     cls = f"'{names[label]}'"
     drawn_from = (key, kind, t, label, w, negative)  # what the four fields depend on
-    left, right = st.columns(2)
-    with left:
-        field_chart(uncond.v, uncond.xy, data.points, f"Unconditional (no class), t = {t}",
-                    "chart_field_uncond", f"Arrows of the unconditional field at t = {t} "
-                    "over all the training data (grey).", drawn_from)
-        field_chart(diff.v, diff.xy, class_points, f"Difference: {cls} minus {base_name}",
-                    "chart_field_diff", f"Arrows of the conditional minus the {base_name} "
-                    f"field at t = {t}, over the training points of class {cls} (grey); "
-                    "colour = length.", drawn_from)
-    with right:
-        field_chart(cond.v, cond.xy, class_points, f"Conditional: class {cls} (w = 1)",
-                    "chart_field_cond", f"Arrows of the conditional field for class {cls} "
-                    f"at t = {t}, over that class's training points (grey).", drawn_from)
-        field_chart(guided.v, guided.xy, class_points, f"Guided: w = {w:g}",
-                    "chart_field_guided", f"Arrows of the guided field, w = {w:g}, class "
-                    f"{cls}, at t = {t}, over that class's training points (grey).",
-                    drawn_from)
-    st.caption("Arrows have equal length; their colour is the length |v| of the step "
-               "(colour bars differ per figure). Grey dots: all the data (top left) or the "
-               f"class {cls} only (the others).")
+    panels = [
+        FieldPanel("unconditional", "Unconditional (no class)", uncond.xy, uncond.v,
+                   data.points),
+        FieldPanel("conditional", f"Conditional: class {cls} (w = 1)", cond.xy, cond.v,
+                   class_points),
+        FieldPanel("difference", f"Difference: {cls} minus {base_name}", diff.xy, diff.v,
+                   class_points),
+        FieldPanel("guided", f"Guided: w = {w:g}", guided.xy, guided.v, class_points)]
+    fig = shared.cached_figure(("guidance fields", *drawn_from), lambda: (
+        figures.field_panels_figure(panels, f"The four fields at t = {t}", SPACING)))
+    plotly_frame.show(fig, key="chart_fields", alt=(
+        f"Four arrow fields at t = {t}: the unconditional field over all the training data, "
+        f"the conditional field of class {cls}, the conditional minus the {base_name} "
+        f"field, and the guided field (w = {w:g}), each over that class's training points "
+        "(grey)."))
+    st.caption("Arrows have equal length; their colour is the length |v| of the step, "
+               "from dark (the shortest in its panel) to yellow (the longest): the "
+               "difference is much shorter than the fields themselves. Grey dots: all the "
+               f"data (unconditional) or the class {cls} only (the others).")
     ts = tuple(sorted({max(1, round(f * T)) for f in CURVE_TS}))
     curve = shared.cached_agreement_curve(key, model, kind, label, ts, GRID)
     shared.sentence(

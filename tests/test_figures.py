@@ -142,3 +142,31 @@ def test_sampling_panels_share_one_t_slider_and_each_frame_moves_every_panel() -
     stack = fig.layout.meta["stack"]
     assert fig.layout.grid.columns == 3 and fig.layout.grid.rows == 1
     assert stack["below"] > 390 and stack["height"] > fig.layout.height  # a phone stacks them
+
+
+def test_field_panels_draw_each_field_on_its_own_axes() -> None:
+    """figures.field_panels_figure: panel i's arrows point along its own v and sit on
+    axes x{i}/y{i}; its data image (if any) too; a 2-column grid that stacks on a phone."""
+    import apptest_helpers as ui
+    import numpy as np
+
+    from explainer.figures import FieldPanel, field_panels_figure, set_layout
+
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(-1, 1, size=(25, 2)).astype(np.float32)
+    panels = [FieldPanel(f"f{i}", f"Field {i}", xy, rng.normal(size=(25, 2)),
+                         None if i == 1 else rng.normal(size=(30, 2))) for i in range(3)]
+    fig = field_panels_figure(panels, "t = 5", spacing=0.2)
+    sent = set_layout(fig).to_plotly_json()  # as a dict, like the browser gets it
+    for i, panel in enumerate(panels):
+        tails, directions = ui.arrows(sent, panel.name)
+        unit = panel.v / np.linalg.norm(panel.v, axis=1, keepdims=True)
+        assert np.allclose(tails, xy, atol=1e-4)  # the path keeps 4 decimals
+        assert np.allclose(directions, unit, atol=2e-3)
+        axes = ("x", "y") if i == 0 else (f"x{i + 1}", f"y{i + 1}")
+        assert {(s["xref"], s["yref"]) for s in sent["layout"]["shapes"]
+                if s["name"].startswith(panel.name)} == {axes}
+    assert [(im["xref"], im["yref"]) for im in sent["layout"]["images"]] == [
+        ("x", "y"), ("x3", "y3")]  # panel 1 has no data
+    assert (sent["layout"]["grid"]["rows"], sent["layout"]["grid"]["columns"]) == (2, 2)
+    assert sent["layout"]["meta"]["stack"]["height"] > sent["layout"]["height"] / 2

@@ -14,8 +14,6 @@ from explainer.metrics import class_share
 from explainer.trained import TrainedModel
 
 PAGE = "pages/guidance.py"
-FIELD_CHARTS = {"chart_field_uncond", "chart_field_cond", "chart_field_diff",
-                "chart_field_guided"}
 
 
 def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> AppTest:
@@ -24,9 +22,10 @@ def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> 
     return ui.open_page(PAGE, {"dataset": dataset, "process": process}, **params)
 
 
-def arrow_directions(figure: dict) -> np.ndarray:
-    """Unit directions of a field figure's arrows, read back from its first line trace."""
-    return ui.arrows(figure)[1]
+def arrow_directions(figure: dict, panel: str) -> np.ndarray:
+    """Unit directions of the arrows of one panel of the fields chart, read back from the
+    shape drawing their shafts."""
+    return ui.arrows(figure, panel)[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,12 @@ def test_renders_for_every_model(dataset: str, process: str) -> None:
     assert at.selectbox(key="label").options == list(model.class_names)
     assert ui.t_range(at)[1] == model.schedule.T
     figures = ui.charts(at)
-    assert FIELD_CHARTS | {"chart_guided_samples", "chart_share_vs_w"} <= set(figures)
+    assert {"chart_fields", "chart_guided_samples", "chart_share_vs_w"} <= set(figures)
+    fields = figures["chart_fields"]  # one chart, a panel per field, each on its own axes
+    shafts = {s["name"]: (s["xref"], s["yref"]) for s in fields["layout"]["shapes"]
+              if "heads" not in s["name"]}
+    assert shafts == {"unconditional": ("x", "y"), "conditional": ("x2", "y2"),
+                      "difference": ("x3", "y3"), "guided": ("x4", "y4")}
     assert ui.final_samples(figures["chart_guided_samples"]).shape == (250, 2)
     assert len(at.metric) == 2
     assert not ui.warnings(at)
@@ -66,8 +70,8 @@ def test_the_two_fields_agree_at_large_t_and_differ_at_small_t() -> None:
     for t in (5, 100):  # of T = 100 (spiral / ddpm)
         ui.t_slider(at).set_value(t).run()
         figures = ui.charts(at)
-        cos = (arrow_directions(figures["chart_field_cond"])
-               * arrow_directions(figures["chart_field_uncond"])).sum(1)
+        cos = (arrow_directions(figures["chart_fields"], "conditional")
+               * arrow_directions(figures["chart_fields"], "unconditional")).sum(1)
         agreement[t] = float(cos.mean())
     assert agreement[100] > 0.95
     assert agreement[5] < agreement[100] - 0.15
@@ -87,7 +91,8 @@ def test_a_negative_class_from_a_link(spiral: TrainedModel) -> None:
     figures = ui.charts(at)
     names = [d.get("name") for d in figures["chart_guided_samples"]["data"]]
     assert "negative class" in names
-    assert "minus class 'inner'" in figures["chart_field_diff"]["layout"]["title"]["text"]
+    titles = [a["text"] for a in figures["chart_fields"]["layout"]["annotations"]]
+    assert any("'outer' minus class 'inner'" in title for title in titles)
     inner = spiral.class_names.index("inner")
     samples = ui.final_samples(figures["chart_guided_samples"])
     assert class_share(samples, spiral.data.points, spiral.data.labels, inner) < 0.05
