@@ -50,15 +50,22 @@ def last_step_monte_carlo(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t
     rng = np.random.default_rng(seed)
     a = schedule.alpha[t] / schedule.alpha[t - 1]
     step_std = np.sqrt(schedule.sigma[t] ** 2 - a**2 * schedule.sigma[t - 1] ** 2)
-    prev = schedule.alpha[t - 1] * x0 + schedule.sigma[t - 1] * rng.standard_normal((walks, 2))
-    end = a * prev + step_std * rng.standard_normal((walks, 2))
-    keep = np.linalg.norm(end - x_t, axis=1) < radius
+    # float32 for the walks (half the time of float64, ~25 ms for 400,000 on the server;
+    # their positions need no more digits): the kept few are averaged in float64.
+    prev = rng.standard_normal((walks, 2), dtype=np.float32)
+    prev *= np.float32(schedule.sigma[t - 1])
+    prev += (schedule.alpha[t - 1] * x0).astype(np.float32)
+    end = rng.standard_normal((walks, 2), dtype=np.float32)
+    end *= np.float32(step_std)
+    end += np.float32(a) * prev
+    keep = np.einsum("ij,ij->i", end - x_t.astype(np.float32), end - x_t.astype(np.float32)) \
+        < np.float32(radius) ** 2
     # Average each kept walk's own last step, x_{t-1} - (its own end). Given its end e, a
     # step has mean (c - 1) e + c0 x0 (c = coef_xt ~ 1; (x0 - e) / t for the random walk),
     # so the window's offset E[e - x_t] (ends lean to the denser side of the ball) enters
     # only times (1 - c). Measuring to the target x_t carried it times c: at t = T it was
     # 3x the bridge step itself.
-    steps = prev[keep] - end[keep]
+    steps = prev[keep].astype(np.float64) - end[keep]
     kept = int(keep.sum())
     mean = steps.mean(0) if kept else np.full(2, np.nan)
     err = steps.std(0) / np.sqrt(kept) if kept > 1 else np.full(2, np.nan)

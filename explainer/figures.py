@@ -24,6 +24,7 @@ PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#C
            "#999999")
 DATA_RGB, DATA_ALPHA = (150, 150, 150), 0.45
 DATA_COLOUR = f"rgba{(*DATA_RGB, DATA_ALPHA)}"
+CLOUD_RGB, CLOUD_ALPHA = (86, 180, 233), 0.35  # the noised cloud on page 1
 ARROW_COLOUR = "#0072B2"
 MAGNITUDE_SCALE = "Viridis"
 
@@ -186,18 +187,32 @@ def arrow_layer(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
 
 
 @functools.lru_cache(maxsize=64)
-def _points_png(points: bytes, extent: float, radius: float) -> str:
-    cloud = np.frombuffer(points, dtype=np.float32).reshape(-1, 2)
-    return points_png(cloud, extent, DATA_RGB, DATA_ALPHA, radius=radius)
+def _points_png(layers: tuple[tuple[bytes, tuple[int, int, int], float], ...], extent: float,
+                radius: float) -> str:
+    return points_png([(np.frombuffer(points, dtype=np.float32).reshape(-1, 2), rgb, alpha)
+                       for points, rgb, alpha in layers], extent, radius=radius)
+
+
+def points_image(layers: Sequence[tuple[np.ndarray, tuple[int, int, int], float]],
+                 extent: float = VIEW_EXTENT, radius: float = 2.4,
+                 layer: str = "below") -> dict:
+    """Dots as a layout image over [-extent, extent]^2, one (points, rgb, alpha) layer over
+    the other (explainer/raster.py), in place of scatter traces of many points that a
+    chart redraws on every slider move: the browser draws an image without WebGL. Cached
+    per point sets and style. Several layers make one image: plotly.js 4.1 drew only one
+    of two images placed on the same axes and area."""
+    key = tuple((f32(points).tobytes(), tuple(rgb), float(alpha))
+                for points, rgb, alpha in layers)
+    png = _points_png(key, float(extent), float(radius))
+    return dict(source=png, xref="x", yref="y", x=-extent, y=extent, sizex=2 * extent,
+                sizey=2 * extent, sizing="stretch", layer=layer)
 
 
 def data_image(points: np.ndarray, extent: float = VIEW_EXTENT, radius: float = 2.4,
                layer: str = "below") -> dict:
-    """The training data as a layout image over [-extent, extent]^2 (explainer/raster.py:
-    for charts redrawn on every t while the data stays). Made once per point set."""
-    png = _points_png(f32(points).tobytes(), float(extent), float(radius))
-    return dict(source=png, xref="x", yref="y", x=-extent, y=extent, sizex=2 * extent,
-                sizey=2 * extent, sizing="stretch", layer=layer)
+    """The training data as an image (points_image), for charts redrawn on every t while
+    the data stays: made once per point set."""
+    return points_image([(points, DATA_RGB, DATA_ALPHA)], extent, radius, layer)
 
 
 def legend_entry(name: str, **style: object) -> go.Scatter:
@@ -249,12 +264,14 @@ def heatmap_figure(values: np.ndarray, size: int, title: str, colorbar_title: st
 def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
                  cloud: np.ndarray | None = None) -> go.Figure:
     """Random-walk paths (T+1, k, 2) drawn up to step t over the data (and the noised
-    cloud at t): start points as circles, current positions as crosses."""
-    traces = []
+    cloud at t): start points as circles, current positions as crosses. The data and
+    the cloud are images (points_image): no WebGL to redraw as t moves."""
+    dots = [(data, DATA_RGB, DATA_ALPHA)]
+    traces = [legend_entry("data (t = 0)")]
     if cloud is not None:
-        traces.append(points_trace(cloud, f"all points at t = {t}", "rgba(86,180,233,0.35)",
-                                   size=3))
-    traces.append(data_trace(data, "data (t = 0)"))
+        dots.insert(0, (cloud, CLOUD_RGB, CLOUD_ALPHA))
+        traces.append(legend_entry(f"all points at t = {t}", mode="markers",
+                                   marker=dict(size=6, color=f"rgb{CLOUD_RGB}")))
     for i in range(paths.shape[1]):
         c = class_colour(i)
         path = f32(paths[: t + 1, i])
@@ -264,7 +281,8 @@ def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
                                  showlegend=False, hoverinfo="skip",
                                  marker=dict(size=[10, 11], color=c, symbol=["circle", "x"],
                                              line=dict(width=1, color="white"))))
-    return plane_layout(go.Figure(traces), f"Random walks up to t = {t}", extent=extent)
+    fig = plane_layout(go.Figure(traces), f"Random walks up to t = {t}", extent=extent)
+    return set_layout(fig, images=[points_image(dots, extent)])
 
 
 def schedule_figure(alpha: np.ndarray, sigma: np.ndarray, t: int) -> go.Figure:

@@ -4,7 +4,8 @@ Why: a browser without a GPU (a school laptop, the headless Chromium the benchma
 draws Plotly's WebGL scatter in software and reads every changed frame back, ~50 ms per
 chart whenever anything else on the chart changes; 2,000 SVG markers cost as much. The
 training data under a vector field is the same for every t, so it is drawn here once (per
-point set: figures.data_image caches it) and the chart shows it as a background image.
+point set: figures.points_image caches it) and the chart shows it as a background image;
+the noised cloud of page 1 is drawn here once per t, with the data, into one image.
 Pure numpy and zlib: no imaging library.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -60,10 +62,20 @@ def png_data_url(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def points_png(points: np.ndarray, extent: float, rgb: tuple[int, int, int], alpha: float,
-               size: int = 640, radius: float = 2.4) -> str:
-    """Dots of one colour at `points` over [-extent, extent]^2, as a PNG data URL."""
+Layer = tuple[np.ndarray, tuple[int, int, int], float]  # (points, rgb, alpha)
+
+
+def points_png(layers: Sequence[Layer], extent: float, size: int = 640,
+               radius: float = 2.4) -> str:
+    """Dots at each layer's points, in its colour and opacity, over [-extent, extent]^2,
+    later layers over earlier ones ("over" compositing), as a PNG data URL."""
+    colour = np.zeros((size, size, 3), dtype=np.float32)  # premultiplied by alpha
+    alpha = np.zeros((size, size), dtype=np.float32)
+    for points, rgb, opacity in layers:
+        a = coverage(points, extent, size, radius) * opacity
+        colour = colour * (1 - a[..., None]) + np.asarray(rgb, np.float32) * a[..., None]
+        alpha = alpha * (1 - a) + a
     rgba = np.zeros((size, size, 4), dtype=np.uint8)
-    rgba[..., :3] = rgb
-    rgba[..., 3] = np.rint(coverage(points, extent, size, radius) * alpha * 255)
+    rgba[..., :3] = np.rint(colour / np.maximum(alpha, 1e-6)[..., None])
+    rgba[..., 3] = np.rint(alpha * 255)
     return png_data_url(rgba)

@@ -118,9 +118,10 @@ def walk_controls() -> tuple[int, int]:
 
 
 @st.fragment
-def forward_process(active: shared.Active, paths: np.ndarray) -> None:
+def forward_process(active: shared.Active, count: int, seed: int) -> None:
     """The t slider and everything it drives (reruns alone when the slider moves)."""
     model = active.model
+    paths = walk_paths(active.key, model, count, seed)
     schedule, data = model.schedule, model.data.points
     t = shared.url_t_slider("Step t: how many noise steps have been added", schedule.T,
                             allow_zero=True, default_fraction=0.1,
@@ -130,7 +131,8 @@ def forward_process(active: shared.Active, paths: np.ndarray) -> None:
     walks_col, schedule_col = st.columns([3, 2])
     with walks_col:
         extent = view_extent(cloud, paths[: t + 1].reshape(-1, 2), data)
-        fig = figures.walks_figure(paths, t, data, extent, cloud)
+        fig = shared.cached_figure(("walks", active.key, count, seed, t),
+                                   lambda: figures.walks_figure(paths, t, data, extent, cloud))
         plotly_frame.show(fig, key="chart_walks", alt=f"{paths.shape[1]} random walks drawn up to "
                           f"step {t}, over the training data and the whole cloud noised to "
                           f"step {t}.")
@@ -141,7 +143,8 @@ def forward_process(active: shared.Active, paths: np.ndarray) -> None:
             f"{paths.shape[1]} walks (circle = start, cross = now) are on average "
             f"{moved:.2f} from where they started.")
     with schedule_col:
-        fig = figures.schedule_figure(schedule.alpha, schedule.sigma, t)
+        fig = shared.cached_figure(("schedule", active.key, t), lambda: (
+            figures.schedule_figure(schedule.alpha, schedule.sigma, t)))
         plotly_frame.show(fig, key="chart_schedule", alt=f"Noise schedule: alpha_t and sigma_t for "
                           f"t = 0 to {schedule.T}, with a marker at t = {t}.")
         shared.sentence(schedule_sentence(model, t))
@@ -283,4 +286,4 @@ active = shared.active_model()
 st.title("1. Random walks: how data becomes noise")
 introduction(active.model)
 count, seed = walk_controls()
-forward_process(active, walk_paths(active.key, active.model, count, seed))
+forward_process(active, count, seed)

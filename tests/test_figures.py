@@ -83,7 +83,10 @@ def test_the_data_image_shows_the_points_where_they_are() -> None:
     from explainer.raster import points_png
 
     points = np.array([[-1.0, 1.0], [1.5, -0.5]], dtype=np.float32)
-    url = points_png(points, extent=2.0, rgb=(10, 20, 30), alpha=1.0, size=41, radius=1.0)
+    # A half-transparent white layer under the first point: covered where they overlap.
+    under = np.array([[-1.0, 1.0], [0.0, 0.0]], dtype=np.float32)
+    url = points_png([(under, (255, 255, 255), 0.5), (points, (10, 20, 30), 1.0)],
+                     extent=2.0, size=41, radius=1.0)
     png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     chunks, at = {}, 8
@@ -101,8 +104,11 @@ def test_the_data_image_shows_the_points_where_they_are() -> None:
     # x = -1 -> column 10, y = 1 -> row 10 (row 0 is y = +2); x = 1.5 -> 35, y = -0.5 -> 25.
     assert alpha[10, 10] == 255 and alpha[25, 35] == 255
     assert (rgba[10, 10, :3] == (10, 20, 30)).all()
+    # The lower layer shows where nothing covers it: x = 0, y = 0 -> row 20, column 20.
+    assert alpha[20, 20] == 128 and (rgba[20, 20, :3] == 255).all()
     lit = np.argwhere(alpha > 0)
-    near = np.minimum(np.abs(lit - [10, 10]).max(1), np.abs(lit - [25, 35]).max(1))
+    near = np.min([np.abs(lit - centre).max(1) for centre in ([10, 10], [25, 35], [20, 20])],
+                  axis=0)
     assert near.max() <= 1  # a radius-1 dot lights its own pixel and its neighbours only
 
 
