@@ -10,6 +10,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "browser"))  # appserver, browser_helpers
+sys.path.insert(0, str(HERE.parents[1]))  # the app's own modules, for their constants
 
 import numpy as np  # noqa: E402
 
