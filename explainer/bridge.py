@@ -58,8 +58,8 @@ def last_step_monte_carlo(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t
     end = rng.standard_normal((walks, 2), dtype=np.float32)
     end *= np.float32(step_std)
     end += np.float32(a) * prev
-    keep = np.einsum("ij,ij->i", end - x_t.astype(np.float32), end - x_t.astype(np.float32)) \
-        < np.float32(radius) ** 2
+    offset = end - x_t.astype(np.float32)
+    keep = np.einsum("ij,ij->i", offset, offset) < np.float32(radius) ** 2
     # Average each kept walk's own last step, x_{t-1} - (its own end). Given its end e, a
     # step has mean (c - 1) e + c0 x0 (c = coef_xt ~ 1; (x0 - e) / t for the random walk),
     # so the window's offset E[e - x_t] (ends lean to the denser side of the ball) enters

@@ -483,19 +483,17 @@ def sampling_figure(panels: Sequence[Panel], times: np.ndarray, title: str, data
     Each panel: the samples, the trails of a few of them, optionally the model's
     prediction x0_hat (where each sample is heading), and a star at `centre` (the data's
     average, where samples collapse when the injected noise is left out), over the
-    training data as an image (data_image; the same for every step count).
-
-    The panels sit in a Plotly grid, one row; layout.meta.stack tells the chart page to
-    stack them in one column (and how tall that is) when it is narrower than
-    SIDE_BY_SIDE_MIN_WIDTH, e.g. on a phone."""
+    training data as an image (data_image; the same for every step count). The panels
+    sit in one row, stacked on a phone (_panels_layout)."""
     keep = frame_indices(len(times), max_frames)
     extent = max(VIEW_EXTENT, *(1.05 * float(np.abs(p.xs[-1]).max()) for p in panels))
     axes = _panel_axes(len(panels))
+    trails = [f32(panel.xs[:, :n_trails]) for panel in panels]
 
     def frame_data(k: int) -> list[go.Scattergl | go.Scatter]:
         traces = []
-        for panel, ax in zip(panels, axes, strict=True):
-            traces += moving_traces(panel.xs, f32(panel.xs[:, :n_trails]), k, ARROW_COLOUR, ax)
+        for panel, panel_trails, ax in zip(panels, trails, axes, strict=True):
+            traces += moving_traces(panel.xs, panel_trails, k, ARROW_COLOUR, ax)
             if show_x0_hat:  # no prediction is made at t = 0: keep the last one
                 x0_hat = panel.x0_hats[min(k, len(panel.x0_hats) - 1)]
                 traces.append(points_trace(x0_hat, "x0_hat (prediction)", PALETTE[2],

@@ -130,9 +130,10 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
     cloud = cloud_at(active.key, model, t)
     walks_col, schedule_col = st.columns([3, 2])
     with walks_col:
-        extent = view_extent(cloud, paths[: t + 1].reshape(-1, 2), data)
-        fig = shared.cached_figure(("walks", active.key, count, seed, t),
-                                   lambda: figures.walks_figure(paths, t, data, extent, cloud))
+        fig = shared.cached_figure(("walks", active.key, count, seed, t), lambda: (
+            figures.walks_figure(paths, t, data,
+                                 view_extent(cloud, paths[: t + 1].reshape(-1, 2), data),
+                                 cloud)))
         plotly_frame.show(fig, key="chart_walks", alt=f"{paths.shape[1]} random walks drawn up to "
                           f"step {t}, over the training data and the whole cloud noised to "
                           f"step {t}.")

@@ -1,4 +1,4 @@
-"""What the sampling page (page 3) shows for one sampler, made through the shared caches,
+"""What the sampling page (page 3) shows for its samplers, made through the shared caches,
 and warming those caches ahead of the students. Apart from the page script so that app.py
 can start the warming when the server's first visitor arrives, whatever page they open.
 """
