@@ -24,7 +24,12 @@ from explainer.trained import TrainedModel
 from explainer.training import TrainConfig
 
 FORMAT = "diffusion-explainer-checkpoint"
-VERSION = 1
+# Version 2: the random walk became sigma_T = 6.4 over 16,384 steps (was 3.2 over 1,000)
+# and its network embeds sqrt(t / T). A version-1 random-walk model would load into the
+# new process and sample wrongly without any error, so it is refused; version-1 DDPM
+# models are unchanged and still load.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -90,11 +95,14 @@ def from_dict(raw: Any) -> TrainedModel:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CheckpointError("not a diffusion-explainer checkpoint (it may be another "
                               "program's model file)")
-    if raw.get("version") != VERSION:
+    if raw.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(f"checkpoint version {raw.get('version')} is not supported "
-                              f"(this app reads version {VERSION})")
+                              f"(this app reads versions {READABLE_VERSIONS[0]} to {VERSION})")
     train_fields = dict(raw["train_config"])
     train_fields["process"] = ProcessConfig(**train_fields["process"])
+    if raw["version"] == 1 and train_fields["process"].name == "random_walk":
+        raise CheckpointError("this random-walk model was made by an older version of the "
+                              "app, whose random walk had other steps; train it again")
     train_config = TrainConfig(**train_fields)
     model_config = ModelConfig(**raw["model_config"])
     schedule = make_schedule(train_config.process)

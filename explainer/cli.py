@@ -30,7 +30,7 @@ from explainer.training import TrainConfig, Training
 # within 2x the floor in DDPM and DDIM-100 (the two gaussians ones miss as the exact
 # denoiser does; spiral-ddpm DDIM-100 2.06x); DDIM-50 on 2,000 points 53-55 ms (131 ms at
 # 128 units). 48 units was tried: no better overall.
-PRETRAIN_STEPS = {"ddpm": 16000, "random_walk": 16000}
+PRETRAIN_STEPS = {"ddpm": 16000, "random_walk": 32000}
 PRETRAIN_RECIPE = {"batch": 1024, "lr": 1e-2, "hidden": 64}
 
 
@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(c)
     c.add_argument("--ideal", action="store_true", help="use the exact ideal denoiser")
     c.add_argument("--sampler", choices=SAMPLER_NAMES, required=True)
-    c.add_argument("--steps", type=positive_int, default=None, help="default: T")
+    c.add_argument("--steps", type=positive_int, default=None,
+                   help="default: T, or 1,000 if T is larger (spaced in sigma for the "
+                        "random walk)")
     c.add_argument("--n", type=positive_int, default=2000)
     _guidance_arguments(c)
     c.add_argument("--seed", type=int, default=0)
@@ -204,7 +206,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     model = load_model(args)
     eps_model = model.ideal() if args.ideal else model.denoiser()
-    steps = args.steps or model.schedule.T
+    steps = args.steps or model.schedule.default_sampling_steps
     traj = sample(eps_model, model.schedule, args.sampler, args.n, steps,
                   guidance_from(args, model.class_names), args.seed)
     _save(args.out, x=traj.xs if args.trajectory else traj.final)

@@ -261,6 +261,18 @@ def heatmap_figure(values: np.ndarray, size: int, title: str, colorbar_title: st
     return _over_data([heatmap], [], data, title, radius=1.6, layer="above")  # over the map
 
 
+# A path or curve over t = 0..T is drawn through at most this many of its steps: the
+# random walk has 16,384, and all of them for ten walks made the figure ~4 MB of JSON.
+MAX_DRAWN_STEPS = 1000
+
+
+def drawn_steps(t: int, limit: int = MAX_DRAWN_STEPS) -> np.ndarray:
+    """The steps 0..t a path is drawn through: every step up to `limit`, beyond that
+    `limit` evenly spaced ones (always with 0 and t). A Brownian path drawn through every
+    k-th step is a Brownian path with k-times the step variance: it looks the same."""
+    return np.unique(np.linspace(0, t, min(t, limit) + 1).round().astype(int))
+
+
 def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
                  cloud: np.ndarray | None = None) -> go.Figure:
     """Random-walk paths (T+1, k, 2) drawn up to step t over the data (and the noised
@@ -272,9 +284,10 @@ def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
         dots.insert(0, (cloud, CLOUD_RGB, CLOUD_ALPHA))
         traces.append(legend_entry(f"all points at t = {t}", mode="markers",
                                    marker=dict(size=6, color=f"rgb{CLOUD_RGB}")))
+    steps = drawn_steps(t)
     for i in range(paths.shape[1]):
         c = class_colour(i)
-        path = f32(paths[: t + 1, i])
+        path = f32(paths[steps, i])
         traces.append(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines", showlegend=False,
                                  line=dict(width=1.2, color=c), hoverinfo="skip"))
         traces.append(go.Scatter(x=path[[0, -1], 0], y=path[[0, -1], 1], mode="markers",
@@ -286,11 +299,11 @@ def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
 
 
 def schedule_figure(alpha: np.ndarray, sigma: np.ndarray, t: int) -> go.Figure:
-    steps = np.arange(len(alpha), dtype=np.float32)
+    steps = drawn_steps(len(alpha) - 1)
     fig = go.Figure([
-        go.Scatter(x=steps, y=f32(alpha), name="alpha_t (signal kept)",
+        go.Scatter(x=f32(steps), y=f32(alpha[steps]), name="alpha_t (signal kept)",
                    line=dict(color=PALETTE[4])),
-        go.Scatter(x=steps, y=f32(sigma), name="sigma_t (noise std)",
+        go.Scatter(x=f32(steps), y=f32(sigma[steps]), name="sigma_t (noise std)",
                    line=dict(color=PALETTE[5])),
     ])
     return set_layout(fig, shapes=[vertical_line(t)],

@@ -24,8 +24,8 @@ LOG = logging.getLogger(__name__)
 TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a third
 DEFAULT_N = 1000
 WARM_DELAY_S = 3.0  # after the first visit's run, before warming starts
-# Default steps: all of T = 100 for DDPM; for the random walk (T = 1000) a fifth of T,
-# which samples about as well and keeps the page quick.
+# Default steps: all of T = 100 for DDPM; for the random walk (T = 16,384) 200 steps spaced
+# in sigma, which keep the page quick.
 DEFAULT_STEPS = {"ddpm": 100, "random_walk": 200}
 POINT_COUNTS = (250, 500, 1000, 2000)
 # Steps on a 1-2-5 scale, not every integer: few steps vs many is the lesson (DDIM at 5
@@ -39,8 +39,9 @@ def default_steps(model: TrainedModel) -> int:
 
 
 def step_choices(T: int) -> tuple[int, ...]:
-    """The steps the slider offers: the 1-2-5 scale below T, and T itself."""
-    return (*(k for k in STEP_SCALE if k < T), T)
+    """The steps the slider offers: the 1-2-5 scale below T, and T itself unless it is
+    beyond the scale (the random walk's 16,384 steps would take ~15 s per sampler)."""
+    return (*(k for k in STEP_SCALE if k < T), *((T,) if T <= STEP_SCALE[-1] else ()))
 
 
 def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, steps: int,

@@ -237,34 +237,44 @@ def sentence(text: str) -> None:
     st.markdown(f"**What you see:** {text}")
 
 
+def t_options(T: int, allow_zero: bool, spacing: str = "linear") -> list[int]:
+    """The times a t slider offers, in increasing order: the ~100 that samplers.timesteps
+    picks (evenly spaced in t for DDPM, in sigma_t for the random walk, whose detail lives
+    at small t: t = 1, 2, 4, ... rather than 160, 320, ...). Few fixed values also keep
+    caches keyed by t shared between users."""
+    options = sorted(timesteps(T, min(T, 100), spacing))
+    return options if allow_zero else options[1:]
+
+
 def url_t_slider(label: str, T: int, allow_zero: bool, default_fraction: float,
                  key: str = "t", spacing: str = "linear", **kwargs: Any) -> int:
-    """The time slider over 0..T (or from the first step), bound to the URL as ?t=.
+    """The time slider over t_options, bound to the URL as ?t=; it starts at
+    `default_fraction` of its length (in sigma for the random walk: 0.1 is sigma_T / 10).
 
-    T depends on the active process (ddpm 100, random walk 1000, or a user's model), so:
-    the slider offers the ~100 times samplers.timesteps picks (evenly spaced in t for
-    DDPM, in sigma_t for the random walk, whose detail lives at small t: t = 1, 2, 3, ...
-    rather than 10, 20, ...), which also keeps caches keyed by t shared between users;
-    when T changes (another process) t keeps its fraction of T; a link's t is snapped to
-    the nearest offered time, and one outside the range falls back with a note.
+    T depends on the active process (ddpm 100, random walk 16,384, or a user's model), so
+    when T changes (another process) the slider keeps its position (a fraction of its
+    length, as the default is); a link's t is snapped to the nearest offered time, and one
+    outside the range falls back with a note.
     """
-    options = sorted(timesteps(T, min(T, 100), spacing))
-    if not allow_zero:
-        options = options[1:]
+    whole = t_options(T, allow_zero=True, spacing=spacing)  # positions count from t = 0
+    options = whole if allow_zero else whole[1:]
 
     def snap(value: float) -> int:
         return min(options, key=lambda o: abs(o - value))
 
-    default = snap(T * default_fraction)
+    def at_position(fraction: float) -> int:
+        return snap(whole[round(fraction * (len(whole) - 1))])
+
+    default = at_position(default_fraction)
     existed = key in st.session_state
     seed_from_url(key, default, lambda raw: snap(parse_number(options[0], T, int)(raw)))
-    value, last_T = st.session_state[key], st.session_state.get(f"_{key}_T")
-    if existed and last_T and last_T != T:
-        value = value * T / last_T
+    value, position = st.session_state[key], st.session_state.get(f"_{key}_position")
+    if existed and position and position[0] != T:
+        value = at_position(position[1])
     if snap(value) != st.session_state[key]:
         st.session_state[key] = snap(value)
-    st.session_state[f"_{key}_T"] = T
     value = st.select_slider(label, options, key=key, **kwargs)
+    st.session_state[f"_{key}_position"] = (T, whole.index(value) / (len(whole) - 1))
     show_url_note(key, value, default)
     write_url(key, value, default)
     return value

@@ -157,7 +157,7 @@ def change_sentence(model: TrainedModel, t: int, numbers: FieldNumbers, size: in
         return (f"at t = {t} (σ_t = {schedule.sigma[t]:.2f}), for this data the nearest "
                 "training point is always roughly toward the middle, so the two answers "
                 "cannot be told apart here.")
-    lo = max(1, schedule.T // 100)
+    lo = shared.t_options(schedule.T, allow_zero=False, spacing=schedule.time_spacing)[0]
     ends = " and ".join(
         f"t = {end}: {n['ideal_nearest']:.0%} / {n['ideal_middle']:.0%}"
         for end, n in ((end, field_numbers(key, model, end, size)) for end in (lo, schedule.T)))

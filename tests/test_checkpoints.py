@@ -166,6 +166,9 @@ def test_non_finite_weights(tiny_model, tmp_path: Path, key: str) -> None:
 
 @pytest.mark.parametrize(("edit", "fragment"), [
     (lambda raw: raw.update(version=99), "version 99"),
+    # A random-walk model from before the walk changed (version 1) would sample wrongly.
+    (lambda raw: (raw.update(version=1),
+                  raw["train_config"]["process"].update(name="random_walk")), "older version"),
     (lambda raw: raw["train_config"].update(colour="red"), "invalid"),
     (lambda raw: raw["train_config"]["process"].update(name="nope"), "invalid"),
     (lambda raw: raw.pop("data"), "invalid"),
@@ -175,6 +178,14 @@ def test_non_finite_weights(tiny_model, tmp_path: Path, key: str) -> None:
 ])
 def test_inconsistent_contents(tiny_model, tmp_path: Path, edit, fragment: str) -> None:
     assert_fails_cleanly(corrupted(tiny_model, tmp_path, edit), fragment)
+
+
+def test_a_version_1_ddpm_checkpoint_still_loads(tiny_model, tmp_path: Path) -> None:
+    """Version 2 changed only the random walk: DDPM models made before still load."""
+    assert tiny_model.schedule.name == "ddpm"
+    back = checkpoints.load(corrupted(tiny_model, tmp_path, lambda raw: raw.update(version=1)))
+    for a, b in zip(outputs(tiny_model), outputs(back), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_uploaded_bytes_are_named_in_the_error() -> None:

@@ -1,7 +1,9 @@
 """Figure helpers that the pages lean on for speed."""
 
+import numpy as np
 import plotly.graph_objects as go
 
+from explainer import figures
 from explainer.figures import set_layout
 
 
@@ -176,3 +178,24 @@ def test_field_panels_draw_each_field_on_its_own_axes() -> None:
         ("x", "y"), ("x3", "y3")]  # panel 1 has no data
     assert (sent["layout"]["grid"]["rows"], sent["layout"]["grid"]["columns"]) == (2, 2)
     assert sent["layout"]["meta"]["stack"]["height"] > sent["layout"]["height"] / 2
+
+
+def test_walks_are_drawn_through_at_most_a_thousand_steps_ending_where_they_are() -> None:
+    """A path over the walk's 16,384 steps is drawn through 1,001 of them (the JSON of ten
+    whole walks was ~4 MB); short paths through every step; always from x0 to x_t."""
+    np.testing.assert_array_equal(figures.drawn_steps(30), np.arange(31))
+    long = figures.drawn_steps(16384)
+    assert len(long) == 1001 and long[0] == 0 and long[-1] == 16384
+    assert (np.diff(long) > 0).all()
+    rng = np.random.default_rng(0)
+    paths = np.cumsum(rng.standard_normal((16385, 3, 2)), axis=0).astype(np.float32)
+    data = rng.standard_normal((50, 2)).astype(np.float32)
+    for t in (7, 16384):
+        fig = figures.walks_figure(paths, t, data, extent=200.0)
+        lines = [d for d in fig.data if d.mode == "lines"]
+        assert len(lines) == 3
+        for i, line in enumerate(lines):
+            xy = np.column_stack([line.x, line.y])
+            assert len(xy) == min(t, 1000) + 1
+            np.testing.assert_array_equal(xy[0], paths[0, i])
+            np.testing.assert_array_equal(xy[-1], paths[t, i])

@@ -133,3 +133,19 @@ def test_eps_at_from_several_threads_at_once() -> None:
     assert len(calls) == 4 * len(range(1, T + 1, 3))
     for x, t, label, eps in calls:
         assert_float32_equal(eps, forward_at(net, x, t, label))
+
+
+def test_the_walks_time_embedding_tells_its_smallest_noise_levels_apart() -> None:
+    """The random walk's network embeds sigma_t / sigma_T = sqrt(t / T), not t / T: at
+    T = 16,384, t = 1 and t = 4 (sigma 0.05 and 0.1, where a blob's width is decided)
+    would otherwise differ by 0.02% of the time range and look alike to the network.
+    Doubling sigma there should move the embedding about as far as doubling it at the
+    top of the range (t = T / 4 -> T)."""
+    network, T = make_network("random_walk")
+    features = network.time_features
+
+    def distance(a: int, b: int) -> float:
+        return float((features[a] - features[b]).norm())
+
+    assert distance(1, 4) > 0.5 * distance(T // 4, T)
+    assert distance(1, 4) > 1.0  # the embedding's rows have norm 4 (16 sin-cos pairs)

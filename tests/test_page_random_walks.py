@@ -78,8 +78,8 @@ def test_noised_cloud_spreads_as_t_grows(pages: dict[str, AppTest], process: str
         assert fig["layout"]["title"]["text"] == f"Random walks up to t = {t}"
     assert spreads[0] < spreads[1] < spreads[2]
     # At t = T the cloud is the prior: N(0, I) for DDPM (RMS spread sqrt(2)); for the
-    # random walk the data plus noise of std sigma_T = 3.2 per axis.
-    expected = np.sqrt(2.0) if process == "ddpm" else np.hypot(spreads[0], 3.2 * np.sqrt(2))
+    # random walk the data plus noise of std sigma_T = 6.4 per axis.
+    expected = np.sqrt(2.0) if process == "ddpm" else np.hypot(spreads[0], 6.4 * np.sqrt(2))
     assert spreads[2] == pytest.approx(expected, rel=0.1)
 
 
@@ -99,13 +99,13 @@ def test_bridge_formula_lands_on_x0_for_the_random_walk(pages: dict[str, AppTest
     """For the random walk the mean last step is (x0 - x_t)/t: drawn magnified t times
     from x_t, the formula's arrow ends exactly at x0."""
     ui.need_checkpoint("spiral", "random_walk")
-    at = ui.move(pages["random_walk"], "t", 250)
+    at = ui.move(pages["random_walk"], "t", 236)  # a time the slider offers
     fig = ui.charts(at)["chart_bridge"]
     x0 = ui.points(fig, "x0 (start)")[0]
-    arrow = ui.points(fig, "formula (x250)")
+    arrow = ui.points(fig, "formula (x236)")
     assert np.allclose(arrow[1], x0, atol=2e-3)
     text = " ".join(ui.sentences(at))
-    assert "Magnified 250 times, the formula's arrow lands on x_0" in text
+    assert "Magnified 236 times, the formula's arrow lands on x_0" in text
     # The correction to the seed article is on screen.
     assert any("both" in i.value and "zero" in i.value for i in at.info)
 
@@ -117,26 +117,28 @@ def test_bridge_needs_a_step(pages: dict[str, AppTest]) -> None:
     assert any("Move t above 0" in w.value for w in at.warning)
 
 
-def test_changing_process_keeps_t_as_a_share_of_T(pages: dict[str, AppTest]) -> None:
+def test_changing_process_keeps_the_t_sliders_position(pages: dict[str, AppTest]) -> None:
+    """Both sliders have 101 times; DDPM's t = 64 is 64% along, and so is t = 16,384 *
+    0.64^2 on the random walk's, whose times are evenly spaced in sigma ~ sqrt(t)."""
     ui.need_checkpoint("spiral", "random_walk")
     at = pages["ddpm"]
     at.sidebar.selectbox(key="dataset").set_value("spiral").run()
     ui.move(at, "t", 64)
     at.sidebar.selectbox(key="process").set_value("random_walk").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert (ui.t_slider(at).value, ui.t_range(at)[1]) == (640, 1000)
+    assert (ui.t_slider(at).value, ui.t_range(at)[1]) == (round(16384 * 0.64**2), 16384)
     at.sidebar.selectbox(key="process").set_value("ddpm").run()
     assert ui.t_slider(at).value == 64
 
 
 def test_link_opens_the_view() -> None:
     ui.need_checkpoint("moons", "random_walk")
-    at = open_page(dataset="moons", process="random_walk", t="360", walks="2", seed="7")
-    assert (ui.t_slider(at).value, at.slider(key="walks").value) == (360, 2)
+    at = open_page(dataset="moons", process="random_walk", t="369", walks="2", seed="7")
+    assert (ui.t_slider(at).value, at.slider(key="walks").value) == (369, 2)
     assert at.number_input(key="seed").value == 7
     figs = ui.charts(at)
     assert "moons" in figs["chart_data_cloud"]["layout"]["title"]["text"]
-    assert figs["chart_walks"]["layout"]["title"]["text"] == "Random walks up to t = 360"
+    assert figs["chart_walks"]["layout"]["title"]["text"] == "Random walks up to t = 369"
     assert not at.warning
 
 

@@ -113,6 +113,22 @@ def test_sigma_spaced_timesteps_are_even_in_sigma(T: int, steps: int) -> None:
     assert make_schedule("ddpm").time_spacing == "linear"
 
 
+@pytest.mark.parametrize(("T", "steps"), [(16384, 1000), (16384, 50), (16384, 2), (1000, 7)])
+def test_karras_timesteps_are_even_in_sigma_to_the_one_seventh(T: int, steps: int) -> None:
+    # The random walk's sampler times: sigma_t^(1/7) evenly spaced from sigma_T down to
+    # sigma_1, then 0 (Karras et al. 2022, eq. 5); sigma_t ~ sqrt(t).
+    ts = timesteps(T, steps, "karras")
+    assert len(ts) == steps + 1 and ts[0] == T and ts[-2:] == [1, 0]
+    assert (np.diff(ts) < 0).all()
+    target = T * np.linspace(1, T ** (-1 / 14), steps) ** 14  # (sigma_t / sigma_T)^(1/7)
+    # Rounding moves a time by <= 0.5. Keeping small times distinct pushes them up: at
+    # 1,000 steps t = 1..~390 are all taken, and the rest follow the spacing.
+    big = target > 0.1 * T
+    assert np.abs(np.array(ts[:-1]) - target)[big].max() <= 0.5
+    assert make_schedule("random_walk").sampling_spacing == "karras"
+    assert make_schedule("ddpm").sampling_spacing == "linear"
+
+
 @pytest.mark.parametrize("steps", [0, 101])
 def test_timesteps_reject_bad_step_counts(steps: int) -> None:
     with pytest.raises(ValueError, match="1..100"):
@@ -179,9 +195,33 @@ def exact_gaussian_moments(sch, sampler: str, times: list[int], mu: np.ndarray,
     return m, c
 
 
+def blob_variance_kept(schedule, sampler: str, times: list[int], std: float = 0.1) -> float:
+    """Share of a Gaussian blob's variance a sampler keeps with the ideal denoiser (exact,
+    by exact_gaussian_moments): std 0.1 is one of the 8 gaussians' blobs."""
+    mu, cov = np.array([0.5, 0.2]), np.diag([std**2, (0.8 * std) ** 2])
+    start_var = cov.trace() / 2 + schedule.sigma[-1] ** 2
+    _, c = exact_gaussian_moments(schedule, sampler, times, mu, cov, start_var)
+    return float(np.trace(c) / np.trace(cov))
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_the_random_walk_samples_small_detail_at_its_default_steps(sampler: str) -> None:
+    """The random walk's step s = 0.05 lets its samplers keep most of a 0.1-wide blob,
+    and 1,000 Karras-spaced steps (the default) keep as much as all 16,384. Spaced evenly
+    in sigma, 50 steps kept a third of it; and the old walk (s = 0.1) kept 40% at best."""
+    walk = make_schedule("random_walk")
+    default = timesteps(walk.T, walk.default_sampling_steps, walk.sampling_spacing)
+    every_step = list(range(walk.T, -1, -1))
+    kept = blob_variance_kept(walk, sampler, default)
+    assert kept == pytest.approx(blob_variance_kept(walk, sampler, every_step), abs=0.01)
+    assert kept > 0.65
+    few = blob_variance_kept(walk, sampler, timesteps(walk.T, 50, walk.sampling_spacing))
+    assert few > 0.6 > 0.4 > blob_variance_kept(walk, sampler, timesteps(walk.T, 50, "sigma"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("process", "sampler", "steps"),
-                         [("ddpm", "ddpm", None), ("random_walk", "ddpm", 100),
+                         [("ddpm", "ddpm", None), ("random_walk", "ddpm", 300),
                           ("ddpm", "ddim", 50), ("random_walk", "ddim", 50)])
 def test_ideal_sampler_reproduces_gaussian_moments(process: str, sampler: str,
                                                    steps: int | None) -> None:
