@@ -57,23 +57,27 @@ def checkpoint_table(datasets: tuple[str, ...], sets: int) -> None:
     print("(train set/floor: the model's own 2,000 training points against fresh data; a "
           "model that reproduced them exactly would score about this, or up to ~2x it.\n"
           " exact DDIM100/floor: the same sampler with the ideal denoiser of the training set, "
-          "what a perfect network would score: the part of a miss that is not the network's)")
+          "what a perfect network would score: the part of a miss that is not the network's.\n"
+          " no-noise: its samples' spread, and their quality/floor: where the samples land "
+          "on the data (rings' inner ring, each gaussian's centre) the spread stays, but "
+          "the quality shows the collapse)")
     print(f"{'checkpoint':28} {'DDPM/floor':>10} {'DDIM100/floor':>13} {'exact DDIM100':>13} "
-          f"{'train set/floor':>15} {'no-noise spread':>15} {'data spread':>11}  ok")
+          f"{'train set/floor':>15} {'no-noise spread':>15} {'data spread':>11} "
+          f"{'no-noise/floor':>14}  ok")
     for dataset in datasets:
         for process in PROCESS_NAMES:
             model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
             ddpm = median_ratio(model, "ddpm", None, sets)
             ddim = median_ratio(model, "ddim", min(100, model.schedule.T), sets)
             exact = median_ratio(model, "ddim", min(100, model.schedule.T), sets, exact=True)
-            collapsed = spread(sample(model.denoiser(), model.schedule, "no_noise", 2000,
-                                      seed=1).final)
-            data = spread(model.data.points)
+            no_noise = sample(model.denoiser(), model.schedule, "no_noise", 2000, seed=1).final
+            collapsed, data = spread(no_noise), spread(model.data.points)
             own = statistics.median(sample_quality(model.data.points, dataset, seed=200 + k).ratio
                                     for k in range(sets))
             ok = ddpm <= TARGET_RATIO and ddim <= TARGET_RATIO and collapsed < data / 2
             print(f"{dataset + '-' + process:28} {ddpm:10.2f} {ddim:13.2f} {exact:13.2f} "
-                  f"{own:15.2f} {collapsed:15.3f} {data:11.3f}  {'yes' if ok else 'NO'}")
+                  f"{own:15.2f} {collapsed:15.3f} {data:11.3f} "
+                  f"{sample_quality(no_noise, dataset).ratio:14.1f}  {'yes' if ok else 'NO'}")
 
 
 def time_to_quality(budgets: tuple[float, ...], sets: int) -> None:
