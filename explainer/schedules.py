@@ -108,9 +108,10 @@ class Schedule:
 
     def time_coordinates(self) -> np.ndarray:
         """t = 0..T mapped to [0, 1] the way time_spacing spaces steps: t / T, or
-        sqrt(t / T) = sigma_t / sigma_T for the random walk. The network embeds this, so
-        that t = 1, 2, 4 (sigma 0.05, 0.07, 0.1: where fine detail is decided) look as
-        different to it as t = 1,000 and 2,000 do."""
+        sqrt(t / T) = sigma_t / sigma_T for the random walk. The network embeds this: in
+        t / T, t = 1 and 4 (sigma 0.05 and 0.1, where fine detail is decided) would be
+        0.02% of the range apart and look alike to it; now doubling sigma there moves the
+        embedding about as far as doubling it from t = T / 4 to T (tests/test_model.py)."""
         u = np.arange(self.T + 1) / self.T
         return np.sqrt(u) if self.time_spacing == "sigma" else u
 

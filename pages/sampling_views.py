@@ -24,8 +24,8 @@ LOG = logging.getLogger(__name__)
 TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a third
 DEFAULT_N = 1000
 WARM_DELAY_S = 3.0  # after the first visit's run, before warming starts
-# Default steps: all of T = 100 for DDPM; for the random walk (T = 16,384) 200 steps spaced
-# in sigma, which keep the page quick.
+# Default steps: all of T = 100 for DDPM; for the random walk (T = 16,384) 200 steps,
+# Karras-spaced (samplers.timesteps), which keep the page quick.
 DEFAULT_STEPS = {"ddpm": 100, "random_walk": 200}
 POINT_COUNTS = (250, 500, 1000, 2000)
 # Steps on a 1-2-5 scale, not every integer: few steps vs many is the lesson (DDIM at 5

@@ -1,6 +1,8 @@
 """Interaction latency: keyboard moves of each page's main slider in Chromium.
 
-    .venv/bin/python tests/benchmarks/bench_interaction.py [--moves 20]
+    .venv/bin/python tests/benchmarks/bench_interaction.py [--moves 20] [--query Q]
+
+(--query process=random_walk measures the pages with the random-walk models.)
 
 One server, opened once at "/", measured once its CPU has settled. On each page: focus
 the main slider, press an arrow key, wait until the app reports it is done
@@ -86,11 +88,12 @@ def measure_page(page: Page, url: str, key: str, moves: int) -> tuple[Moves, Mov
     return cold, warm
 
 
-def measure_server_only(url: str, name: str, key: str, moves: int) -> tuple[list, list]:
+def measure_server_only(url: str, name: str, key: str, moves: int,
+                        query: str = "") -> tuple[list, list]:
     """The same moves from the websocket client (no browser): the server's share."""
     session = StreamlitSession(url)
     try:
-        session.open_page(name)
+        session.open_page(name, query)
         start, count = session.slider_position(key)
         step = -1 if start == count - 1 else 1
         moves = min(moves, start if step < 0 else count - 1 - start)
@@ -118,7 +121,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--pages", nargs="*", default=list(MAIN_SLIDERS))
+    parser.add_argument("--query", default="", help="URL query for every page, e.g. "
+                                                      "process=random_walk")
     args = parser.parse_args()
+    suffix = f"?{args.query}" if args.query else ""
     print(benchlib.machine())
     results = {}
     with AppServer() as server, sync_playwright() as pw:
@@ -131,7 +137,8 @@ def main() -> None:
             for name in args.pages:
                 key = MAIN_SLIDERS[name]
                 start = time.perf_counter()
-                cold, warm = measure_page(page, f"{server.url}/{name}", key, args.moves)
+                cold, warm = measure_page(page, f"{server.url}/{name}{suffix}", key,
+                                          args.moves)
                 results[name] = (cold, warm)
                 print(f"{name} ({key}): {time.perf_counter() - start:.0f} s", flush=True)
             context.close()
@@ -144,7 +151,7 @@ def main() -> None:
         settle(server)
         for name in args.pages:
             server_only[name] = measure_server_only(server.url, name, MAIN_SLIDERS[name],
-                                                    args.moves)
+                                                    args.moves, args.query)
     print(f"\n{args.moves} moves each way in Chromium. total: key press -> app idle with the "
           "chart updated; idle: key press -> script state notRunning (run received and "
           "handled; the rest is chart drawing)")
