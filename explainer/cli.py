@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--ideal", action="store_true", help="use the exact ideal denoiser")
     c.add_argument("--sampler", choices=SAMPLER_NAMES, required=True)
     c.add_argument("--steps", type=positive_int, default=None,
-                   help="default: T, or 1,000 if T is larger (spaced in sigma for the "
+                   help="default: T, or 1,000 if T is larger (Karras-spaced for the "
                         "random walk)")
     c.add_argument("--n", type=positive_int, default=2000)
     _guidance_arguments(c)

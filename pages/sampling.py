@@ -105,9 +105,10 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
                                      default_steps(model), widget=st.select_slider,
                                      help=f"How many updates from t = T to 0: "
                                           f"{', '.join(map(str, choices))}. With fewer than "
-                                          "T, each update jumps several t (evenly in σ_t for "
-                                          "the random walk). DDPM and its no-noise twin want "
-                                          "many; DDIM copes with few.")
+                                          "T, each update jumps several t (for the random "
+                                          "walk, finer jumps as the noise gets small). DDPM "
+                                          "and its no-noise twin want many; DDIM copes with "
+                                          "few.")
     with n_col:
         n = shared.url_selectbox("Points", "n", POINT_COUNTS, DEFAULT_N)
     with seed_col:
