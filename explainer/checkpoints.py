@@ -28,8 +28,13 @@ FORMAT = "diffusion-explainer-checkpoint"
 # and its network embeds sqrt(t / T). A version-1 random-walk model would load into the
 # new process and sample wrongly without any error, so it is refused; version-1 DDPM
 # models are unchanged and still load.
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# Version 3: the process's T is stored as a number. Before, T = 0 stood for "the
+# default", which changed (DDPM: T = 100 -> 200): an old file means the defaults of its
+# version, below, or its network would run on another schedule without any error.
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+DEFAULT_T_OF_VERSION = {1: {"ddpm": 100, "random_walk": 1000},
+                        2: {"ddpm": 100, "random_walk": 16384}}
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -99,7 +104,7 @@ def from_dict(raw: Any) -> TrainedModel:
         raise CheckpointError(f"checkpoint version {raw.get('version')} is not supported "
                               f"(this app reads versions {READABLE_VERSIONS[0]} to {VERSION})")
     train_fields = dict(raw["train_config"])
-    train_fields["process"] = ProcessConfig(**train_fields["process"])
+    train_fields["process"] = _process(raw["version"], train_fields["process"])
     if raw["version"] == 1 and train_fields["process"].name == "random_walk":
         raise CheckpointError("this random-walk model was made by an older version of the "
                               "app, whose random walk had other steps; train it again")
@@ -115,6 +120,14 @@ def from_dict(raw: Any) -> TrainedModel:
     quality = Quality(**raw["quality"]) if raw.get("quality") else None
     return TrainedModel(network.eval(), schedule, data, train_config,
                         int(raw["steps_trained"]), quality)
+
+
+def _process(version: int, fields: dict[str, Any]) -> ProcessConfig:
+    """The stored process, with a version-1 or -2 T = 0 read as that version's default."""
+    process = ProcessConfig(**fields)
+    if process.T == 0 and version in DEFAULT_T_OF_VERSION:
+        process = ProcessConfig(process.name, DEFAULT_T_OF_VERSION[version][process.name])
+    return process
 
 
 def _dataset(raw: dict[str, Any], num_classes: int) -> Dataset:

@@ -446,7 +446,7 @@ SIDE_BY_SIDE_MIN_WIDTH = 560  # px; a narrower chart stacks its panels (_panels_
 CONTROLS_HEIGHT = 170  # px: the panel titles, the play buttons and the t slider
 # At most this many frames per animation: with all three samplers at 100 steps, 50 frames
 # made the first slider move after opening the page ~330 ms in Chromium, 34 ~260 ms
-# (payload and drawing scale with frames x points); still one frame per 3 steps.
+# (payload and drawing scale with frames x points); at DDPM's 200 steps, one frame per 6.
 SAMPLING_FRAMES = 34
 
 

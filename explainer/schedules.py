@@ -28,7 +28,12 @@ PROCESS_NAMES: tuple[str, ...] = get_args(ProcessName)
 # last step returns x0_hat(x_1), which blurs the data at the scale sigma_1. At s = 0.1
 # (the earlier T = 1,000 with sigma_T = 3.2) the 8 gaussians' blobs, std 0.1, came out
 # at 0.07 even with the exact denoiser (3x the metric's floor); at s = 0.05, ~1.8x.
-DEFAULT_STEPS = {"ddpm": 100, "random_walk": 16384}
+# DDPM: at T = 100 (Ho's betas rescaled to 1e-3..0.2) sigma_t grows ~0.03 a step near
+# t = 0, and the ancestral step's variance beta~ leaves out the uncertainty about x0: even
+# the exact denoiser kept 62% of a blob's variance and scored ~2.1x the floor on the
+# gaussians. At T = 200 it keeps 75%, and the trained networks score ~1.4-1.8x with DDPM
+# and DDIM-100 alike (T = 300 was no better; BENCHMARKS.md, session 7).
+DEFAULT_STEPS = {"ddpm": 200, "random_walk": 16384}
 # sigma_T of the random walk: ~6x the spread of the data (std ~1.1). The no-noise
 # sampler's collapse depends on it: with the exact denoiser on the spiral its spread
 # was 0.52 of the data's at sigma_T = 3.2 and 0.29 at 6.4.

@@ -16,7 +16,7 @@ import copy
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -48,8 +48,10 @@ class TrainConfig:
     seed: int = 0
 
     def check(self) -> TrainConfig:
+        """This config with its process's T as a number (T = 0 means the default, and
+        defaults change: a trained model records the T it was trained at)."""
         check_dataset_name(self.dataset)
-        self.process.resolved()
+        resolved = replace(self, process=self.process.resolved())
         if self.seconds is None and not 1 <= self.steps <= 1_000_000:
             raise ValueError(f"steps must be in 1..1000000, got {self.steps}")
         if self.seconds is not None and not 0 < self.seconds <= 3600:
@@ -58,7 +60,7 @@ class TrainConfig:
             raise ValueError("label_dropout must be in [0, 1)")
         if self.n_data < 10 or self.batch < 1:
             raise ValueError("need at least 10 training points and a batch of at least 1")
-        return self
+        return resolved
 
 
 @dataclass(frozen=True)

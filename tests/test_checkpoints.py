@@ -15,7 +15,9 @@ from explainer import checkpoints
 from explainer.checkpoints import CheckpointError, pretrained_path
 from explainer.datasets import DATASET_NAMES, make_dataset
 from explainer.metrics import Quality
-from explainer.schedules import PROCESS_NAMES
+from explainer.schedules import DEFAULT_STEPS, PROCESS_NAMES, ProcessConfig
+from explainer.trained import TrainedModel
+from explainer.training import TrainConfig, Training
 
 
 def outputs(model) -> list[torch.Tensor]:
@@ -180,12 +182,35 @@ def test_inconsistent_contents(tiny_model, tmp_path: Path, edit, fragment: str) 
     assert_fails_cleanly(corrupted(tiny_model, tmp_path, edit), fragment)
 
 
-def test_a_version_1_ddpm_checkpoint_still_loads(tiny_model, tmp_path: Path) -> None:
-    """Version 2 changed only the random walk: DDPM models made before still load."""
-    assert tiny_model.schedule.name == "ddpm"
-    back = checkpoints.load(corrupted(tiny_model, tmp_path, lambda raw: raw.update(version=1)))
-    for a, b in zip(outputs(tiny_model), outputs(back), strict=True):
+@pytest.fixture(scope="module")
+def t100_model() -> TrainedModel:
+    """A DDPM model at T = 100, the default before session 7 (stored as T = 0 then)."""
+    config = TrainConfig(dataset="spiral", steps=50, hidden=64, batch=64,
+                         process=ProcessConfig("ddpm", 100))
+    return Training(config).model()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_old_ddpm_checkpoint_loads_at_the_t_it_was_made_with(t100_model, tmp_path: Path,
+                                                                version: int) -> None:
+    """Versions 1 and 2 stored the default T as 0, and DDPM's default was T = 100. Such a
+    file must load at T = 100 and give the same outputs, not run on today's T = 200."""
+    def as_old_file(raw: dict) -> None:
+        raw.update(version=version)
+        raw["train_config"]["process"]["T"] = 0
+
+    back = checkpoints.load(corrupted(t100_model, tmp_path, as_old_file))
+    assert back.schedule.T == 100
+    for a, b in zip(outputs(t100_model), outputs(back), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_the_process_s_t_is_stored_as_a_number(tiny_model) -> None:
+    """A model trained on the default process (T = 0 in its config) records and saves the
+    T it was trained at: a later change of default cannot change what the file means."""
+    assert tiny_model.schedule.T == DEFAULT_STEPS["ddpm"]
+    assert tiny_model.train_config.process == ProcessConfig("ddpm", DEFAULT_STEPS["ddpm"])
+    assert checkpoints.to_dict(tiny_model)["train_config"]["process"]["T"] == tiny_model.schedule.T
 
 
 def test_uploaded_bytes_are_named_in_the_error() -> None:

@@ -177,13 +177,13 @@ BAD = {
 # The same checks in-process through cli.main (the code path is the same after the
 # interpreter starts; this saves a torch import per case).
 BAD_IN_PROCESS = {
-    "t above T": (["field", "{ck}", "--t", "101", "--grid", "4", "--out", "{out}/x.npz"],
-                  "1..100"),
+    "t above T": (["field", "{ck}", "--t", "201", "--grid", "4", "--out", "{out}/x.npz"],
+                  "1..200"),
     "n zero": (["sample", "{ck}", "--sampler", "ddpm", "--n", "0", "--out", "{out}/x.npy"],
                "positive"),
     "unknown process": (["schedule", "--process", "vp", "--out", "{out}/x.npz"], "vp"),
     "t below 0": (["field", "{ck}", "--t", "-1", "--grid", "4", "--out", "{out}/x.npz"],
-                  "1..100"),
+                  "1..200"),
     "n negative": (["data", "--dataset", "spiral", "--n", "-5", "--out", "{out}/x.npz"],
                    "positive"),
     "n not a number": (["sample", "{ck}", "--sampler", "ddpm", "--n", "many",
@@ -197,7 +197,7 @@ BAD_IN_PROCESS = {
     "unknown sampler": (["sample", "{ck}", "--sampler", "euler", "--out", "{out}/x.npy"],
                         "euler"),
     "steps above T": (["sample", "{ck}", "--sampler", "ddim", "--steps", "500",
-                       "--out", "{out}/x.npy"], "1..100"),
+                       "--out", "{out}/x.npy"], "1..200"),
     "no model given": (["sample", "--sampler", "ddpm", "--out", "{out}/x.npy"],
                        "--checkpoint"),
     "missing data file": (["field", "{ck}", "--ideal", "--data", "{out}/none.npz", "--t", "5",

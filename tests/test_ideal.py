@@ -80,7 +80,7 @@ def test_a_class_without_points_is_a_clear_error(spiral) -> None:
     model = IdealDenoiser(make_schedule("ddpm"), spiral.points, spiral.labels, 4)
     with pytest.raises(ValueError, match="class 3 has no training points"):
         model.x0_hat(torch.zeros(1, 2), 10, 3)
-    with pytest.raises(ValueError, match="1..100"):
+    with pytest.raises(ValueError, match="1..200"):
         model.x0_hat(torch.zeros(1, 2), 0, 4)
 
 

@@ -118,17 +118,18 @@ def test_bridge_needs_a_step(pages: dict[str, AppTest]) -> None:
 
 
 def test_changing_process_keeps_the_t_sliders_position(pages: dict[str, AppTest]) -> None:
-    """Both sliders have 101 times; DDPM's t = 64 is 64% along, and so is t = 16,384 *
-    0.64^2 on the random walk's, whose times are evenly spaced in sigma ~ sqrt(t)."""
+    """Both sliders have 101 times; DDPM's t = 128 of 200 is 64% along, and so is
+    t = 16,384 * 0.64^2 on the random walk's, whose times are evenly spaced in
+    sigma ~ sqrt(t)."""
     ui.need_checkpoint("spiral", "random_walk")
     at = pages["ddpm"]
     at.sidebar.selectbox(key="dataset").set_value("spiral").run()
-    ui.move(at, "t", 64)
+    ui.move(at, "t", 128)
     at.sidebar.selectbox(key="process").set_value("random_walk").run()
     assert not at.exception, [e.value for e in at.exception]
     assert (ui.t_slider(at).value, ui.t_range(at)[1]) == (round(16384 * 0.64**2), 16384)
     at.sidebar.selectbox(key="process").set_value("ddpm").run()
-    assert ui.t_slider(at).value == 64
+    assert ui.t_slider(at).value == 128
 
 
 def test_link_opens_the_view() -> None:
@@ -147,4 +148,4 @@ def test_bad_link_falls_back_with_a_note(bad: str) -> None:
     at = open_page(t=bad)
     assert ui.t_slider(at).value == DEFAULT_T["ddpm"]
     notes = " ".join(w.value for w in at.warning)
-    assert f"t={bad}" in notes and re.search(r"showing t = 10\b", notes)
+    assert f"t={bad}" in notes and re.search(rf"showing t = {DEFAULT_T['ddpm']}\b", notes)

@@ -43,7 +43,7 @@ def test_renders_for_every_model(dataset: str, process: str) -> None:
 
 
 def test_without_noise_the_cloud_collapses_and_ddim_does_not() -> None:
-    at = open_page(n="500")  # the default view: all three, T = 100 steps, spiral / ddpm
+    at = open_page(n="500")  # the default view: all three, T = 200 steps, spiral / ddpm
     figure = ui.charts(at)["chart_sampling"]
     ddpm, no_noise, ddim = (spread(ui.final_samples(figure, panel))
                             for panel in ("DDPM", "DDPM, no noise", "DDIM"))
@@ -89,8 +89,8 @@ def test_a_link_opens_its_view() -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "default"), [
-    ("sampler", "foo", "all"), ("steps", "5000", 100), ("steps", "2.5", 100),
-    ("steps", "4", 100)])  # 4 is in 1..T but not on the slider's 1-2-5 scale
+    ("sampler", "foo", "all"), ("steps", "5000", 200), ("steps", "2.5", 200),
+    ("steps", "4", 200)])  # 4 is in 1..T but not on the slider's 1-2-5 scale
 def test_a_bad_link_falls_back_with_a_note(key: str, value: str, default: object) -> None:
     at = open_page(**{"n": "250", "steps": "5", key: value})
     assert f"{key}={value}" in ui.warnings(at)
@@ -103,12 +103,12 @@ def test_switching_to_a_process_with_fewer_steps_resets_steps() -> None:
     assert at.select_slider(key="steps").value == 500
     assert at.select_slider(key="steps").options == [
         "1", "2", "5", "10", "20", "50", "100", "200", "500", "1000"]
-    at.session_state["process"] = "ddpm"  # as the sidebar's box does; T = 100 < 500
+    at.session_state["process"] = "ddpm"  # as the sidebar's box does; T = 200 < 500
     at.run()
     assert not at.exception
-    assert at.select_slider(key="steps").value == 100
-    assert at.select_slider(key="steps").options[-1] == "100"
-    assert len(ui.charts(at)["chart_sampling"]["frames"]) == 34  # 101 times, subsampled
+    assert at.select_slider(key="steps").value == 200
+    assert at.select_slider(key="steps").options[-1] == "200"
+    assert len(ui.charts(at)["chart_sampling"]["frames"]) == 34  # 201 times, subsampled
     assert not ui.warnings(at)
 
 
@@ -129,7 +129,7 @@ def test_every_step_count_of_the_default_view_is_made_ahead(monkeypatch) -> None
     monkeypatch.setattr(pages.shared, "sample",
                         lambda *args: sampled.append(args[2:5]) or real_sample(*args))
     options = at.select_slider(key="steps").options
-    assert len(options) == 7
+    assert options == ["1", "2", "5", "10", "20", "50", "100", "200"]  # 1-2-5 up to T
     for steps in options:
         at.select_slider(key="steps").set_value(int(steps)).run()
         assert not at.exception

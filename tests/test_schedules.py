@@ -48,7 +48,7 @@ def test_ddpm_at_T_1000_is_hos_schedule() -> None:
 
 @pytest.mark.parametrize("T", [0, 2, 5, 10, 20, 50, 1000])
 def test_ddpm_ends_in_pure_noise_for_every_T(T: int) -> None:
-    # T = 0 is the default (100). Small T used to give betas > 1: NaN alphas.
+    # T = 0 is the default (200). Small T used to give betas > 1: NaN alphas.
     s = make_schedule(ProcessConfig("ddpm", T))
     assert np.isfinite(s.alpha).all() and np.isfinite(s.sigma).all()
     assert s.alpha[-1] ** 2 < 1e-3, "alpha_bar_T must be near 0: sampling starts at N(0, I)"
@@ -90,29 +90,29 @@ def test_prior_matches_the_moments_of_the_noised_data_at_T(process: str) -> None
 
 def test_default_steps_and_bad_configs() -> None:
     ddpm, walk = make_schedule("ddpm"), make_schedule("random_walk")
-    assert ddpm.T == 100 and walk.T == 16384
+    assert ddpm.T == 200 and walk.T == 16384
     # The walk's step s = 0.05 (half the 8 gaussians' blob std) and sigma_T = 6.4.
     assert random_walk_step(walk) == pytest.approx(0.05) and walk.sigma[-1] == 6.4
     # Samplers take all of T up to 1,000 steps when not told otherwise.
-    assert ddpm.default_sampling_steps == 100 and walk.default_sampling_steps == 1000
+    assert ddpm.default_sampling_steps == 200 and walk.default_sampling_steps == 1000
     with pytest.raises(ValueError, match="ddpm, random_walk"):
         make_schedule("brownian")
     with pytest.raises(ValueError, match="at least 2"):
         make_schedule(ProcessConfig("ddpm", 1))
     s = make_schedule("ddpm")
-    with pytest.raises(ValueError, match="1..100"):
+    with pytest.raises(ValueError, match="1..200"):
         s.check_t(0)
-    with pytest.raises(ValueError, match="0..100"):
-        s.check_t(101, allow_zero=True)
+    with pytest.raises(ValueError, match="0..200"):
+        s.check_t(201, allow_zero=True)
 
 
 def test_add_noise_is_alpha_x0_plus_sigma_eps() -> None:
     s = make_schedule("ddpm")
     x0, eps = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
-    t = torch.tensor([1, 7, 50, 99, 100])
+    t = torch.tensor([1, 7, 50, 199, 200])
     out = s.add_noise(x0, t, eps)
     for i, ti in enumerate(t.tolist()):
-        abar = ho_alpha_bar(100)[ti]
+        abar = ho_alpha_bar(200)[ti]
         expected = math.sqrt(abar) * x0[i] + math.sqrt(1 - abar) * eps[i]
         torch.testing.assert_close(out[i], expected)
 
