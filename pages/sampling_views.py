@@ -24,9 +24,10 @@ LOG = logging.getLogger(__name__)
 TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a third
 DEFAULT_N = 1000
 WARM_DELAY_S = 3.0  # after the first visit's run, before warming starts
-# Default steps: all of DDPM's T = 200; for the random walk (T = 16,384) 200
-# Karras-spaced steps (samplers.timesteps), which keep the page quick.
-DEFAULT_STEPS = 200
+# The page's default steps (not schedules.DEFAULT_STEPS, the processes' T): all of DDPM's
+# T = 200; for the random walk (T = 16,384) 200 Karras-spaced steps (samplers.timesteps),
+# which keep the page quick where Schedule.default_sampling_steps would take 1,000.
+DEFAULT_VIEW_STEPS = 200
 POINT_COUNTS = (250, 500, 1000, 2000)
 # Steps on a 1-2-5 scale, not every integer: few steps vs many is the lesson (DDIM at 5
 # vs DDPM at 200), and a handful of values lets a whole class share the cached samples
@@ -35,7 +36,7 @@ STEP_SCALE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
 def default_steps(model: TrainedModel) -> int:
-    return min(model.schedule.T, DEFAULT_STEPS)
+    return min(model.schedule.T, DEFAULT_VIEW_STEPS)
 
 
 def step_choices(T: int) -> tuple[int, ...]:
