@@ -31,8 +31,10 @@ FORMAT = "diffusion-explainer-checkpoint"
 # Version 3: the process's T is stored as a number. Before, T = 0 stood for "the
 # default", which changed (DDPM: T = 100 -> 200): an old file means the defaults of its
 # version, below, or its network would run on another schedule without any error.
-VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+# Version 4: the network's input scale c_in (one number per t, a function of the
+# schedule) is no longer stored; older files' stored copy is dropped and recomputed.
+VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 DEFAULT_T_OF_VERSION = {1: {"ddpm": 100, "random_walk": 1000},
                         2: {"ddpm": 100, "random_walk": 16384}}
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -113,8 +115,11 @@ def from_dict(raw: Any) -> TrainedModel:
     schedule = make_schedule(train_config.process)
     data = _dataset(raw["data"], model_config.num_classes)
     network = EpsNetwork(model_config, schedule)
-    network.load_state_dict(raw["state_dict"], strict=True)
-    # Buffers too (the Fourier frequencies, c_in): a NaN there poisons every output.
+    state_dict = dict(raw["state_dict"])
+    if raw["version"] < 4:
+        state_dict.pop("c_in", None)
+    network.load_state_dict(state_dict, strict=True)
+    # Buffers too (the Fourier frequencies): a NaN there poisons every output.
     if not all(torch.isfinite(v).all() for v in network.state_dict().values()):
         raise CheckpointError("the weights contain NaN or infinity")
     quality = Quality(**raw["quality"]) if raw.get("quality") else None

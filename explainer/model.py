@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -63,12 +64,16 @@ class EpsNetwork(nn.Module):
         # c_in = 1 / sqrt(alpha_t^2 + sigma_t^2): the random walk's x_t grows to ~3x the
         # data's spread, and an unscaled input would push the MLP out of its range.
         c_in = 1.0 / torch.sqrt(torch.as_tensor(schedule.alpha**2 + schedule.sigma**2))
-        self.register_buffer("c_in", c_in.float())
+        # Not persistent, like time_coordinates: it follows from the schedule (and would
+        # be (T + 1) floats in every checkpoint, 256 kB at T = 65,536).
+        self.register_buffer("c_in", c_in.float(), persistent=False)
         self.T = schedule.T
-        # The embedding of every t = 0..T, looked up instead of recomputed (~0.15 ms of a
-        # 1.5 ms sampler step). Not persistent: it follows from the schedule and time_dim.
-        self.register_buffer("time_features", sinusoidal_embedding(
-            torch.as_tensor(schedule.time_coordinates()), config.time_dim), persistent=False)
+        # Where each t = 0..T sits in [0, 1] for the time embedding. Not persistent: it
+        # follows from the schedule. The embedding itself is computed per use, not
+        # tabled: a (T + 1) x time_dim table is 8 MB at the random walk's T = 65,536.
+        self.register_buffer("time_coordinates",
+                             torch.as_tensor(schedule.time_coordinates()).float(),
+                             persistent=False)
         self.label_embedding = nn.Embedding(config.num_classes + 1, config.label_dim)
         width = 2 + 2 * config.fourier_features + config.time_dim + config.label_dim
         layers: list[nn.Module] = []
@@ -101,8 +106,12 @@ class EpsNetwork(nn.Module):
         angles = 2 * math.pi * x @ self.freqs
         return torch.cat([x, angles.sin(), angles.cos()], dim=-1)
 
+    def time_features(self, t: torch.Tensor) -> torch.Tensor:
+        """The embedding of integer times t (any shape): (*t.shape, time_dim)."""
+        return sinusoidal_embedding(self.time_coordinates[t], self.config.time_dim)
+
     def _condition_features(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.time_features[t], self.label_embedding(y)], dim=-1)
+        return torch.cat([self.time_features(t), self.label_embedding(y)], dim=-1)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """eps_hat for a batch where every example has its own t and y (training)."""
@@ -137,7 +146,7 @@ class EpsNetwork(nn.Module):
         angles = torch.mm(weights.frequencies, x, out=features[2 + n_fourier:-1])
         torch.sin(angles, out=features[2:2 + n_fourier])
         angles.cos_()
-        condition = (weights.by_label[y] + weights.by_time[t]).unsqueeze(1)
+        condition = (weights.by_label[y] + weights.by_time(t)).unsqueeze(1)
         first = torch.cat([weights.position, condition], dim=1)
         F.silu(torch.mm(first, features, out=hidden[:-1]), inplace=True)
         for layer in weights.hidden_layers:
@@ -176,15 +185,16 @@ class InferenceWeights:
 
     sources: tuple[torch.Tensor, ...]  # the network's parameters and buffers
     stamp: tuple[tuple[int, int], ...]  # _version_stamp(sources) when these were built
-    c_in: list[float]  # by t
+    c_in: np.ndarray  # by t (float64: indexing it gives a Python float)
     frequencies: torch.Tensor  # (fourier_features, 2): angles = frequencies @ x
     # The first layer's weight split by what it multiplies: (hidden, 2 + 2 fourier_features)
-    # for x and its Fourier features; for the time features plus the bias, one row per t
-    # (T + 1, hidden), and for the label features one row per label (num_classes + 1,
-    # hidden). A table per (label, t) pair would be 38 MB for the 8 gaussians at T = 16,384.
+    # for x and its Fourier features; (hidden, time_dim) for the time features, and for the
+    # label features one row per label (num_classes + 1, hidden).
     position: torch.Tensor
-    by_time: torch.Tensor
+    time_weight: torch.Tensor
+    bias: torch.Tensor
     by_label: torch.Tensor
+    time_coordinates: torch.Tensor  # EpsNetwork.time_coordinates
     hidden_layers: tuple[torch.Tensor, ...]  # [W | b] of the Linear layers in between
     output_layer: torch.Tensor  # [W | b] of the last Linear, (2, hidden + 1)
 
@@ -197,16 +207,24 @@ class InferenceWeights:
         n_time = network.config.time_dim
         with torch.no_grad():
             # The same columns forward() multiplies with _condition_features(t, y).
-            by_time = torch.addmm(first.bias, network.time_features,
-                                  first.weight[:, n_position:n_position + n_time].T)
             by_label = network.label_embedding.weight @ first.weight[:, n_position + n_time:].T
             return cls(
-                sources=sources, stamp=_version_stamp(sources), c_in=network.c_in.tolist(),
+                sources=sources, stamp=_version_stamp(sources),
+                c_in=network.c_in.double().numpy(),
                 frequencies=(2 * math.pi * network.freqs.T).contiguous(),
                 position=first.weight[:, :n_position].contiguous(),
-                by_time=by_time, by_label=by_label,
+                time_weight=first.weight[:, n_position:n_position + n_time].clone(),
+                bias=first.bias.clone(), by_label=by_label,
+                time_coordinates=network.time_coordinates,
                 hidden_layers=tuple(_with_bias_column(linear) for linear in linears[1:-1]),
                 output_layer=_with_bias_column(linears[-1]))
+
+    def by_time(self, t: int) -> torch.Tensor:
+        """The time features' part of the first layer, plus its bias: (hidden,).
+        Computed per call (~10 us, against ~1 ms for the rest of a step) rather than
+        tabled for every t: (T + 1) x hidden floats is 17-34 MB at T = 65,536."""
+        features = sinusoidal_embedding(self.time_coordinates[t], len(self.time_weight.T))
+        return torch.addmv(self.bias, self.time_weight, features)
 
     def is_current(self) -> bool:
         return _version_stamp(self.sources) == self.stamp
