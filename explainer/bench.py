@@ -52,7 +52,7 @@ def median_ratio(model: TrainedModel, sampler: str, steps: int | None, sets: int
 
 def checkpoint_table(datasets: tuple[str, ...], sets: int) -> None:
     print("\n## Shipped checkpoints (median of", sets, "sample sets of 2,000)")
-    print("(DDPM: at the default steps, all of T up to 1,000: the random walk's T = 16,384 "
+    print("(DDPM: at the default steps, all of T up to 1,000: the random walk's T = 65,536 "
           "in 1,000 Karras-spaced steps)")
     print("(train set/floor: the model's own 2,000 training points against fresh data; a "
           "model that reproduced them exactly would score about this, or up to ~2x it.\n"

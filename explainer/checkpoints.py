@@ -31,8 +31,10 @@ FORMAT = "diffusion-explainer-checkpoint"
 # Version 3: the process's T is stored as a number. Before, T = 0 stood for "the
 # default", which changed (DDPM: T = 100 -> 200): an old file means the defaults of its
 # version, below, or its network would run on another schedule without any error.
-# Version 4: the network's input scale c_in (one number per t, a function of the
-# schedule) is no longer stored; older files' stored copy is dropped and recomputed.
+# Version 4: the random walk's default T became 65,536 (s = 0.025; files store T since
+# version 3, so older random-walk models keep their 16,384), and the network's input
+# scale c_in (one number per t, a function of the schedule) is no longer stored; older
+# files' stored copy is dropped and recomputed.
 VERSION = 4
 READABLE_VERSIONS = (1, 2, 3, 4)
 DEFAULT_T_OF_VERSION = {1: {"ddpm": 100, "random_walk": 1000},

@@ -262,7 +262,7 @@ def heatmap_figure(values: np.ndarray, size: int, title: str, colorbar_title: st
 
 
 # A path or curve over t = 0..T is drawn through at most this many of its steps: the
-# random walk has 16,384, and all of them for ten walks made the figure ~4 MB of JSON.
+# random walk has 65,536, and all of them for ten walks made the figure ~4 MB of JSON.
 MAX_DRAWN_STEPS = 1000
 
 

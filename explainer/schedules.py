@@ -7,8 +7,8 @@ the ideal denoiser, fields) is written once against (alpha_t, sigma_t):
   T = 1000 is rescaled to T steps so that alpha_bar_T is near 0 (pure noise), which
   tiny-diffusion's T = 50 default gets wrong.
 - ``random_walk``: variance exploding, x_t = x_{t-1} + s z, so alpha_t = 1 and
-  sigma_t = s sqrt(t): the seed article's Brownian picture. Its small step (s = 0.05,
-  T = 16,384) is what lets it sample fine detail; samplers walk it back in 1,000 or
+  sigma_t = s sqrt(t): the seed article's Brownian picture. Its small step (s = 0.025,
+  T = 65,536) is what lets it sample fine detail; samplers walk it back in 1,000 or
   fewer steps (Schedule.default_sampling_steps).
 """
 
@@ -27,13 +27,18 @@ PROCESS_NAMES: tuple[str, ...] = get_args(ProcessName)
 # s = sigma_1 = sigma_T / sqrt(T) is the finest detail it can resolve, since a sampler's
 # last step returns x0_hat(x_1), which blurs the data at the scale sigma_1. At s = 0.1
 # (the earlier T = 1,000 with sigma_T = 3.2) the 8 gaussians' blobs, std 0.1, came out
-# at 0.07 even with the exact denoiser (3x the metric's floor); at s = 0.05, ~1.8x.
+# at 0.07 even with the exact denoiser (3x the metric's floor). At s = 0.05 (T = 16,384)
+# the exact denoiser kept 67% of a blob's variance and the trained network scored 2.07x
+# the floor with DDPM; at s = 0.025 (T = 65,536) it keeps 85%, and a network trained at
+# that T scored 1.67x (BENCHMARKS.md, session 8). T costs nothing at sampling time
+# (samplers take at most 1,000 of its steps) and little anywhere else: the network
+# embeds t per call, and a page draws at most 1,001 steps of a walk.
 # DDPM: at T = 100 (Ho's betas rescaled to 1e-3..0.2) sigma_t grows ~0.03 a step near
 # t = 0, and the ancestral step's variance beta~ leaves out the uncertainty about x0: even
 # the exact denoiser kept 62% of a blob's variance and scored ~2.1x the floor on the
 # gaussians. At T = 200 it keeps 75%, and the trained networks score ~1.4-1.8x with DDPM
 # and DDIM-100 alike (T = 300 was no better; BENCHMARKS.md, session 7).
-DEFAULT_STEPS = {"ddpm": 200, "random_walk": 16384}
+DEFAULT_STEPS = {"ddpm": 200, "random_walk": 65536}
 # sigma_T of the random walk: ~6x the spread of the data (std ~1.1). The no-noise
 # sampler's collapse depends on it: with the exact denoiser on the spiral its spread
 # was 0.52 of the data's at sigma_T = 3.2 and 0.29 at 6.4.
@@ -105,7 +110,7 @@ class Schedule:
     def default_sampling_steps(self) -> int:
         """Steps a sampler takes when not told: all of T, up to 1,000.
 
-        The random walk's 16,384 steps are there to make its first step small, not to
+        The random walk's 65,536 steps are there to make its first step small, not to
         be walked one by one: 1,000 steps spaced as samplers.timesteps does also end at
         t = 1, and sample as well as all of them (tests/test_samplers.py).
         """
@@ -193,7 +198,7 @@ def forward_paths(schedule: Schedule, x0: np.ndarray, seed: int = 0) -> np.ndarr
     step_std = np.sqrt(schedule.sigma[1:] ** 2 - a**2 * schedule.sigma[:-1] ** 2)
     z = rng.standard_normal((schedule.T, *x0.shape))
     # Divided by alpha_t the recursion is a plain sum (x_t / alpha_t = x_{t-1} / alpha_{t-1}
-    # + (std_t / alpha_t) z_t): one cumsum instead of a Python loop over 16,384 steps.
+    # + (std_t / alpha_t) z_t): one cumsum instead of a Python loop over 65,536 steps.
     shape = (-1,) + (1,) * x0.ndim
     scaled_steps = (step_std / schedule.alpha[1:]).reshape(shape) * z
     path = np.concatenate([x0[None], x0[None] + np.cumsum(scaled_steps, axis=0)])

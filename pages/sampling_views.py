@@ -25,7 +25,7 @@ TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a
 DEFAULT_N = 1000
 WARM_DELAY_S = 3.0  # after the first visit's run, before warming starts
 # The page's default steps (not schedules.DEFAULT_STEPS, the processes' T): all of DDPM's
-# T = 200; for the random walk (T = 16,384) 200 Karras-spaced steps (samplers.timesteps),
+# T = 200; for the random walk (T = 65,536) 200 Karras-spaced steps (samplers.timesteps),
 # which keep the page quick where Schedule.default_sampling_steps would take 1,000.
 DEFAULT_VIEW_STEPS = 200
 POINT_COUNTS = (250, 500, 1000, 2000)
@@ -41,7 +41,7 @@ def default_steps(model: TrainedModel) -> int:
 
 def step_choices(T: int) -> tuple[int, ...]:
     """The steps the slider offers: the 1-2-5 scale below T, and T itself unless it is
-    beyond the scale (the random walk's 16,384 steps would take ~15 s per sampler)."""
+    beyond the scale (the random walk's 65,536 steps would take ~60 s per sampler)."""
     return (*(k for k in STEP_SCALE if k < T), *((T,) if T <= STEP_SCALE[-1] else ()))
 
 

@@ -251,7 +251,7 @@ def url_t_slider(label: str, T: int, allow_zero: bool, default_fraction: float,
     """The time slider over t_options, bound to the URL as ?t=; it starts at
     `default_fraction` of its length (in sigma for the random walk: 0.1 is sigma_T / 10).
 
-    T depends on the active process (ddpm 200, random walk 16,384, or a user's model), so
+    T depends on the active process (ddpm 200, random walk 65,536, or a user's model), so
     when T changes (another process) the slider keeps its position (a fraction of its
     length, as the default is); a link's t is snapped to the nearest offered time, and one
     outside the range falls back with a note.

@@ -72,5 +72,5 @@ def test_ddpm_monte_carlo_matches_posterior_mean(t: int) -> None:
 
 def test_bad_t_is_rejected() -> None:
     sch = make_schedule("random_walk")
-    with pytest.raises(ValueError, match="1..16384"):
+    with pytest.raises(ValueError, match="1..65536"):
         last_step_monte_carlo(sch, X0, X0, 0)

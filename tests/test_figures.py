@@ -181,11 +181,11 @@ def test_field_panels_draw_each_field_on_its_own_axes() -> None:
 
 
 def test_walks_are_drawn_through_at_most_a_thousand_steps_ending_where_they_are() -> None:
-    """A path over the walk's 16,384 steps is drawn through 1,001 of them (the JSON of ten
+    """A path over the walk's 65,536 steps is drawn through 1,001 of them (the JSON of ten
     whole walks was ~4 MB); short paths through every step; always from x0 to x_t."""
     np.testing.assert_array_equal(figures.drawn_steps(30), np.arange(31))
-    long = figures.drawn_steps(16384)
-    assert len(long) == 1001 and long[0] == 0 and long[-1] == 16384
+    long = figures.drawn_steps(65536)
+    assert len(long) == 1001 and long[0] == 0 and long[-1] == 65536
     assert (np.diff(long) > 0).all()
     rng = np.random.default_rng(0)
     paths = np.cumsum(rng.standard_normal((16385, 3, 2)), axis=0).astype(np.float32)

@@ -120,8 +120,9 @@ def gaussian_data() -> np.ndarray:
 
 
 @pytest.mark.parametrize(("process", "t"), [("ddpm", 10), ("ddpm", 30), ("ddpm", 70),
-                                            ("random_walk", 30), ("random_walk", 300),
-                                            ("random_walk", 1000)])
+                                            # sigma_t = 0.27, 0.87, 1.6 (s = 0.025)
+                                            ("random_walk", 120), ("random_walk", 1200),
+                                            ("random_walk", 4000)])
 def test_gaussian_posterior_mean(gaussian_data: np.ndarray, process: str, t: int) -> None:
     sch = make_schedule(process)
     a, s = sch.alpha[t], sch.sigma[t]

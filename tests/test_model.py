@@ -137,7 +137,7 @@ def test_eps_at_from_several_threads_at_once() -> None:
 
 def test_the_walks_time_embedding_tells_its_smallest_noise_levels_apart() -> None:
     """The random walk's network embeds sigma_t / sigma_T = sqrt(t / T), not t / T: at
-    T = 16,384, t = 1 and t = 4 (sigma 0.05 and 0.1, where a blob's width is decided)
+    T = 65,536, t = 4 and t = 16 (sigma 0.05 and 0.1, where a blob's width is decided)
     would otherwise differ by 0.02% of the time range and look alike to the network.
     Doubling sigma there should move the embedding about as far as doubling it at the
     top of the range (t = T / 4 -> T)."""
@@ -147,5 +147,5 @@ def test_the_walks_time_embedding_tells_its_smallest_noise_levels_apart() -> Non
         features = network.time_features(torch.tensor([a, b]))
         return float((features[0] - features[1]).norm())
 
-    assert distance(1, 4) > 0.5 * distance(T // 4, T)
-    assert distance(1, 4) > 1.0  # the embedding's rows have norm 4 (16 sin-cos pairs)
+    assert distance(4, 16) > 0.5 * distance(T // 4, T)
+    assert distance(4, 16) > 1.0  # the embedding's rows have norm 4 (16 sin-cos pairs)

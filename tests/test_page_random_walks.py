@@ -119,7 +119,7 @@ def test_bridge_needs_a_step(pages: dict[str, AppTest]) -> None:
 
 def test_changing_process_keeps_the_t_sliders_position(pages: dict[str, AppTest]) -> None:
     """Both sliders have 101 times; DDPM's t = 128 of 200 is 64% along, and so is
-    t = 16,384 * 0.64^2 on the random walk's, whose times are evenly spaced in
+    t = 65,536 * 0.64^2 on the random walk's, whose times are evenly spaced in
     sigma ~ sqrt(t)."""
     ui.need_checkpoint("spiral", "random_walk")
     at = pages["ddpm"]
@@ -127,19 +127,19 @@ def test_changing_process_keeps_the_t_sliders_position(pages: dict[str, AppTest]
     ui.move(at, "t", 128)
     at.sidebar.selectbox(key="process").set_value("random_walk").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert (ui.t_slider(at).value, ui.t_range(at)[1]) == (round(16384 * 0.64**2), 16384)
+    assert (ui.t_slider(at).value, ui.t_range(at)[1]) == (round(65536 * 0.64**2), 65536)
     at.sidebar.selectbox(key="process").set_value("ddpm").run()
     assert ui.t_slider(at).value == 128
 
 
 def test_link_opens_the_view() -> None:
     ui.need_checkpoint("moons", "random_walk")
-    at = open_page(dataset="moons", process="random_walk", t="369", walks="2", seed="7")
-    assert (ui.t_slider(at).value, at.slider(key="walks").value) == (369, 2)
+    at = open_page(dataset="moons", process="random_walk", t="1475", walks="2", seed="7")
+    assert (ui.t_slider(at).value, at.slider(key="walks").value) == (1475, 2)
     assert at.number_input(key="seed").value == 7
     figs = ui.charts(at)
     assert "moons" in figs["chart_data_cloud"]["layout"]["title"]["text"]
-    assert figs["chart_walks"]["layout"]["title"]["text"] == "Random walks up to t = 369"
+    assert figs["chart_walks"]["layout"]["title"]["text"] == "Random walks up to t = 1475"
     assert not at.warning
 
 

@@ -25,7 +25,7 @@ def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> 
 def test_renders_for_every_model(dataset: str, process: str) -> None:
     at = open_page(dataset=dataset, process=process, n="250", steps="5")
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
-    # All of T, or 1,000 for the random walk's 16,384 (sampled in 1,000 Karras steps).
+    # All of T, or 1,000 for the random walk's 65,536 (sampled in 1,000 Karras steps).
     assert at.select_slider(key="steps").options[-1] == str(min(model.schedule.T, 1000))
     figures = ui.charts(at)
     assert list(figures) == ["chart_sampling"]  # one chart, a panel per sampler

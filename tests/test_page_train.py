@@ -203,19 +203,19 @@ def test_a_short_training_becomes_the_model_of_the_other_pages() -> None:
 
 
 def test_a_trained_random_walk_model_samples_on_the_sampling_page() -> None:
-    """A random-walk model trained here (T = 16,384) is sampled on page 3 in at most 1,000
+    """A random-walk model trained here (T = 65,536) is sampled on page 3 in at most 1,000
     steps: its steps slider stops at 1,000 and the three panels end at t = 0."""
     at = open_train_page(train_process="random_walk", **SMALL)
     at.button(key="train_go").click().run()
     assert not at.exception, [e.value for e in at.exception]
     model = user_model(at)[1]
-    assert model.schedule.T == 16384 and model.quality is not None
+    assert model.schedule.T == 65536 and model.quality is not None
     at.switch_page("pages/sampling.py").run()
     assert not at.exception, [e.value for e in at.exception]
     steps = at.select_slider(key="steps")
     assert steps.options[-1] == "1000" and steps.value == 200
     figure = ui.charts(at)["chart_sampling"]
-    assert figure["layout"]["title"]["text"].startswith("200 steps from t = 16384 to 0")
+    assert figure["layout"]["title"]["text"].startswith("200 steps from t = 65536 to 0")
     assert len(ui.panel_traces(figure)) == 3
 
 

@@ -90,9 +90,9 @@ def test_prior_matches_the_moments_of_the_noised_data_at_T(process: str) -> None
 
 def test_default_steps_and_bad_configs() -> None:
     ddpm, walk = make_schedule("ddpm"), make_schedule("random_walk")
-    assert ddpm.T == 200 and walk.T == 16384
-    # The walk's step s = 0.05 (half the 8 gaussians' blob std) and sigma_T = 6.4.
-    assert random_walk_step(walk) == pytest.approx(0.05) and walk.sigma[-1] == 6.4
+    assert ddpm.T == 200 and walk.T == 65536
+    # The walk's step s = 0.025 (a quarter of the 8 gaussians' blob std), sigma_T = 6.4.
+    assert random_walk_step(walk) == pytest.approx(0.025) and walk.sigma[-1] == 6.4
     # Samplers take all of T up to 1,000 steps when not told otherwise.
     assert ddpm.default_sampling_steps == 200 and walk.default_sampling_steps == 1000
     with pytest.raises(ValueError, match="ddpm, random_walk"):
