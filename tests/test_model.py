@@ -149,3 +149,18 @@ def test_the_walks_time_embedding_tells_its_smallest_noise_levels_apart() -> Non
 
     assert distance(4, 16) > 0.5 * distance(T // 4, T)
     assert distance(4, 16) > 1.0  # the embedding's rows have norm 4 (16 sin-cos pairs)
+
+
+def test_forward_with_a_table_of_time_features_is_forward_without() -> None:
+    """Training passes time features looked up in a table of every t; the network
+    computes them itself otherwise. Both must give the same eps_hat, and a wrong table
+    (another t's rows) must not."""
+    network, T = make_network("random_walk")
+    table = network.time_features(torch.arange(T + 1))
+    t = torch.tensor([1, 2, 7, T // 3, T])
+    y = torch.tensor([0, 1, 2, 3, 0])
+    x = points(len(t))
+    with torch.no_grad():
+        computed = network(x, t, y)
+        torch.testing.assert_close(network(x, t, y, table[t]), computed, rtol=0, atol=0)
+        assert not torch.allclose(network(x, t, y, table[t.flip(0)]), computed)
