@@ -25,6 +25,14 @@ SHORT_NAMES = {"ddpm": "DDPM", "no_noise": "without noise", "ddim": "DDIM"}
 DENOISERS = {"learned": "the trained network",
              "ideal": "the perfect model (exact denoiser of the training set)"}
 COLLAPSED = 0.25  # a cloud with less than this share of the data's spread has collapsed
+# Samples on the data (mean distance to it under NEAR_DATA, about a real sample's) that
+# still score PILED_UP times the floor have piled up on parts of it. Without the noise on
+# data whose average is off the data (the 8 gaussians, the rings) the points do not
+# collapse to that average: it is an unstable point, and each falls onto the part of the
+# data nearest it (the random walk's no-noise run on the gaussians: spread 0.95 of the
+# data's, every blob shrunk to its centre, ~13x the floor).
+PILED_UP = 5.0
+NEAR_DATA = 0.05
 
 
 # ---------------------------------------------------------------- text
@@ -168,6 +176,10 @@ def describe(sampler: str, numbers: shared.SampleNumbers, data_spread: float,
         return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
                 f"{quality_text(numbers.quality)} floor: shrunk to "
                 f"{numbers.spread / data_spread:.0%} of the data's spread")
+    if numbers.quality >= PILED_UP and numbers.distance < NEAR_DATA:
+        return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
+                f"{quality_text(numbers.quality)} floor: the spread stays, but the samples "
+                "pile up on parts of the data instead of covering it")
     return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
             f"{quality_text(numbers.quality)} floor")
 
