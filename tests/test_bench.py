@@ -18,6 +18,11 @@ def test_bench_quick_prints_every_table() -> None:
     for heading in ("Interactive costs", "Shipped checkpoints", "Guidance on the spiral",
                     "Learned vs ideal field", "Training from scratch"):
         assert heading in out
+    # The shipped-checkpoint table has the exact denoiser's no-noise spread beside the
+    # network's, and quick mode skips the random walk's minute-long DDPM over all of T.
+    assert "exact no-noise" in out.splitlines()[
+        next(i for i, line in enumerate(out.splitlines()) if line.startswith("checkpoint"))]
+    assert "DDPM 65536 steps" not in out
     # The guidance table has a row per w; at w = 3 the mean share is a percentage.
     row = next(line for line in out.splitlines() if line.strip().startswith("3.0"))
     assert row.rstrip().endswith("%")
