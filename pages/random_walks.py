@@ -7,7 +7,13 @@ import numpy as np
 import streamlit as st
 
 from explainer import figures
-from explainer.bridge import LastStepEstimate, last_step_monte_carlo
+from explainer.bridge import (
+    NARROW_WINDOW,
+    NOISY,
+    WIDE_WINDOW,
+    LastStepEstimate,
+    last_step_estimate,
+)
 from explainer.fields import VIEW_EXTENT
 from explainer.metrics import spread
 from explainer.schedules import forward_paths, noised_cloud
@@ -16,13 +22,6 @@ from pages import plotly_frame, shared
 
 COLOUR_NAMES = ("orange", "sky blue", "green", "yellow", "blue", "red", "pink", "grey")
 WALK_COUNTS = (400_000, 1_600_000)  # Monte Carlo sizes offered: fast, and 2x more precise
-# Keep walks that end within this share of sigma_t of x_t. Wider keeps more walks (16x at
-# 0.4 vs the backend's 0.1: a quarter of the standard error, which large t needs) for a
-# bias of about (share / 2)^2 = 4% of the step, a tenth of the error or less. At the
-# random walk's default t (655 of 65,536) 0.2 left the mean step only 1.6 standard errors
-# long (median over 24 walks); 0.4 makes it 3.3, and the Monte Carlo still agrees with the
-# formula (median largest z 1.1; /tmp/probe8/bridge.py in session 8).
-WINDOW = 0.4
 
 
 # ---------------------------------------------------------------- cached backend calls
@@ -44,9 +43,7 @@ def cloud_at(model_key: str, _model: TrainedModel, t: int) -> np.ndarray:
 @st.cache_data(max_entries=64, show_spinner=False)
 def last_step(model_key: str, _model: TrainedModel, x0: tuple[float, float],
               x_t: tuple[float, float], t: int, walks: int) -> LastStepEstimate:
-    radius = WINDOW * float(_model.schedule.sigma[t])
-    return last_step_monte_carlo(_model.schedule, np.array(x0), np.array(x_t), t, walks=walks,
-                                 radius=radius)
+    return last_step_estimate(_model.schedule, np.array(x0), np.array(x_t), t, walks=walks)
 
 
 # ---------------------------------------------------------------- helpers
@@ -265,7 +262,9 @@ def bridge_numbers(est: LastStepEstimate, formula_text: str, walks: int,
         f"| its standard error | {est.std_error[0]:.4f} | {est.std_error[1]:.4f} |\n"
         f"| formula ${formula_text}$ | {est.formula[0]:+.4f} | {est.formula[1]:+.4f} |")
     st.caption(f"Walks kept: {est.kept:,} of {walks:,} (those that ended within "
-               f"{WINDOW * sigma_t:.3f} = {WINDOW:g} σ_t of x_t).")
+               f"{est.radius:.3f} = {est.radius / sigma_t:.1f} σ_t of x_t; "
+               f"{WIDE_WINDOW:g} σ_t where {NARROW_WINDOW:g} σ_t leaves the mean step under "
+               f"{NOISY:g} standard errors long).")
 
 
 def bridge_sentence(est: LastStepEstimate, t: int, scale: float, walk_rule: bool,

@@ -9,7 +9,13 @@ import math
 import numpy as np
 import pytest
 
-from explainer.bridge import last_step_formula, last_step_monte_carlo
+from explainer.bridge import (
+    NARROW_WINDOW,
+    WIDE_WINDOW,
+    last_step_estimate,
+    last_step_formula,
+    last_step_monte_carlo,
+)
 from explainer.schedules import make_schedule
 
 X0 = np.array([0.5, -0.3])
@@ -38,13 +44,41 @@ def test_a_wide_window_adds_no_visible_bias() -> None:
     # Kept walks end anywhere in the window, leaning to its denser side. Averaging each
     # walk's own last step divides that lean by t; measuring to the window's centre
     # instead would be off by the whole lean (~0.035 here, 40x the bridge step). The
-    # window is the random-walks page's, 0.4 sigma_t.
+    # window is the page's wide one, 0.4 sigma_t.
     sch, t = make_schedule("random_walk"), 1000
     x_t = X0 + sch.sigma[t] * np.array([1.0, 0.5])
     est = last_step_monte_carlo(sch, X0, x_t, t, walks=1_000_000,
                                 radius=0.4 * sch.sigma[t], seed=1)
     assert est.kept > 20_000
     assert (np.abs(est.mean_step - (X0 - x_t) / t) < 4 * est.std_error).all(), est
+
+
+@pytest.mark.parametrize(("process", "t", "window"), [
+    ("random_walk", 4, NARROW_WINDOW), ("ddpm", 2, NARROW_WINDOW), ("ddpm", 20, NARROW_WINDOW),
+    ("random_walk", 655, WIDE_WINDOW), ("random_walk", 4000, WIDE_WINDOW)])
+def test_the_page_s_estimate_widens_its_window_only_where_it_is_noisy(
+        process: str, t: int, window: float) -> None:
+    """The random-walks page's estimate: at small t the step is many standard errors long
+    and the narrow window's 1% bias is what keeps it honest (the wide window's 4% was 6
+    errors at DDPM's t = 2); at large t the wide window halves a large error. Either way
+    the estimate agrees with the formula, over several walks."""
+    sch = make_schedule(process)
+    rng = np.random.default_rng(t)
+    for k in range(4):
+        x_t = sch.alpha[t] * X0 + sch.sigma[t] * rng.standard_normal(2)
+        est = last_step_estimate(sch, X0, x_t, t, seed=k)
+        assert est.radius == pytest.approx(window * sch.sigma[t]), k
+        assert (np.abs(est.mean_step - est.formula) < 4 * est.std_error).all(), (k, est)
+
+
+def test_the_wide_window_is_4x_the_walks_on_the_same_simulation() -> None:
+    sch, t = make_schedule("random_walk"), 4000
+    x_t = X0 + sch.sigma[t] * np.array([0.3, -0.2])
+    wide = last_step_estimate(sch, X0, x_t, t, seed=3)
+    narrow = last_step_monte_carlo(sch, X0, x_t, t, radius=NARROW_WINDOW * sch.sigma[t], seed=3)
+    assert wide.radius == pytest.approx(WIDE_WINDOW * sch.sigma[t])
+    assert 3 < wide.kept / narrow.kept < 5
+    assert wide.std_error.max() < 0.65 * narrow.std_error.max()
 
 
 def test_random_walk_formula_is_literally_the_bridge() -> None:
