@@ -25,7 +25,7 @@ SHORT_NAMES = {"ddpm": "DDPM", "no_noise": "without noise", "ddim": "DDIM"}
 DENOISERS = {"learned": "the trained network",
              "ideal": "the perfect model (exact denoiser of the training set)"}
 COLLAPSED = 0.25  # a cloud with less than this share of the data's spread has collapsed
-# Samples on the data (mean distance to it under NEAR_DATA, about a real sample's) that
+# Samples on the data (mean distance to it under NEAR_DATA; a real sample's is ~0.013) that
 # still score PILED_UP times the floor have piled up on parts of it. Without the noise on
 # data whose average is off the data (the 8 gaussians, the rings) the points do not
 # collapse to that average: it is an unstable point, and each falls onto the part of the
@@ -48,7 +48,9 @@ def introduction() -> None:
         "Algorithm 2 on the Home page).\n"
         "- **Without the noise**: the same step, with the fresh noise left out. The seed "
         "article's claim: the points then **collapse toward the average of the data**, the "
-        "'blurry tree in a desert' of an image model.\n"
+        "'blurry tree in a desert' of an image model. (Where the average lies off the "
+        "data, as for the 8 gaussians, the points pile up on the parts of the data nearest "
+        "it instead: try the perfect model there.)\n"
         "- **DDIM**: no fresh noise either, yet correct, because it uses a different update: "
         "it keeps each point's own predicted noise $\\hat\\epsilon$ and rescales it, "
         "$x_s = \\alpha_s \\hat x_0 + \\sigma_s \\hat\\epsilon$. It is deterministic and "
@@ -167,21 +169,17 @@ def describe(sampler: str, numbers: shared.SampleNumbers, data_spread: float,
              data_centre: tuple[float, float]) -> str:
     name = SHORT_NAMES[sampler]
     x, y = numbers.centre
-    if numbers.spread < COLLAPSED * data_spread:
-        return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
-                f"{quality_text(numbers.quality)} floor: collapsed into one spot at "
-                f"({x:.2f}, {y:.2f}); the data's average is at "
-                f"({data_centre[0]:.2f}, {data_centre[1]:.2f})")
-    if numbers.spread < 0.8 * data_spread:
-        return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
-                f"{quality_text(numbers.quality)} floor: shrunk to "
-                f"{numbers.spread / data_spread:.0%} of the data's spread")
-    if numbers.quality >= PILED_UP and numbers.distance < NEAR_DATA:
-        return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
-                f"{quality_text(numbers.quality)} floor: the spread stays, but the samples "
-                "pile up on parts of the data instead of covering it")
-    return (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
+    head = (f"{name}: spread {numbers.spread:.2f} (data {data_spread:.2f}), "
             f"{quality_text(numbers.quality)} floor")
+    if numbers.spread < COLLAPSED * data_spread:
+        return (f"{head}: collapsed into one spot at ({x:.2f}, {y:.2f}); the data's average "
+                f"is at ({data_centre[0]:.2f}, {data_centre[1]:.2f})")
+    notes = []
+    if numbers.spread < 0.8 * data_spread:
+        notes.append(f"shrunk to {numbers.spread / data_spread:.0%} of the data's spread")
+    if numbers.quality >= PILED_UP and numbers.distance < NEAR_DATA:
+        notes.append("the samples pile up on parts of the data instead of covering it")
+    return f"{head}: {', and '.join(notes)}" if notes else head
 
 
 @st.fragment

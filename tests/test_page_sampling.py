@@ -55,7 +55,8 @@ def test_without_noise_the_cloud_collapses_and_ddim_does_not() -> None:
 def test_without_noise_on_the_gaussians_the_points_pile_up_on_the_blobs() -> None:
     """The random walk's no-noise run on the 8 gaussians keeps the data's spread (the
     average, off the data, is an unstable point): the page must not call that a collapse
-    to the average, nor a good sample, but say that the samples pile up."""
+    to the average, nor a good sample, but say that the samples pile up; so too where
+    they also shrink."""
     ui.need_checkpoint("gaussians", "random_walk")
     at = open_page(dataset="gaussians", process="random_walk", n="1000")
     figure = ui.charts(at)["chart_sampling"]
@@ -67,6 +68,11 @@ def test_without_noise_on_the_gaussians_the_points_pile_up_on_the_blobs() -> Non
     assert "pile up on parts of the data" in no_noise
     assert "pile up" not in sentence.replace(no_noise, "")  # DDPM and DDIM cover it
     assert "collapsed" not in sentence
+    # The perfect model on DDPM's gaussians: 73% of the spread, piled up on the blobs.
+    at = open_page(dataset="gaussians", denoiser="ideal", n="1000")
+    sentence = next(m.value for m in at.markdown if "without noise:" in m.value)
+    no_noise = sentence.split("without noise:")[1].split(";")[0]
+    assert "shrunk to" in no_noise and "pile up on parts of the data" in no_noise
 
 
 def test_moving_the_controls_changes_the_figure() -> None:
