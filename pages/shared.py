@@ -237,6 +237,15 @@ def sentence(text: str) -> None:
     st.markdown(f"**What you see:** {text}")
 
 
+def predict_then_look(question: str, answer: str, key: str) -> None:
+    """A question the student answers in their head before moving a control; the answer
+    (computed for the current choice by the caller) shows only on request."""
+    with st.container(border=True):
+        st.markdown(f"**Predict, then look:** {question}")
+        if st.toggle("Show the answer", key=f"_predict_{key}"):
+            st.markdown(answer)
+
+
 def t_options(T: int, allow_zero: bool, spacing: str = "linear") -> list[int]:
     """The times a t slider offers, in increasing order: the ~100 that samplers.timesteps
     picks (evenly spaced in t for DDPM, in sigma_t for the random walk, whose detail lives
