@@ -155,8 +155,8 @@ def cost_table(model: TrainedModel, quick: bool = False) -> None:
 
 def run_bench(quick: bool = False) -> None:
     configure_process()  # one torch thread and the allocator setting, as the server runs
-    # 11 sample sets: one set's ratio to the floor varies by +-25% (interquartile), so a
-    # median of 5 could land either side of 2x for a model whose true score is ~1.8x.
+    # 11 sets: one set's ratio is too noisy to judge a model against 2x by a median of
+    # fewer. See docs/ARCHITECTURE.md, "The metric and its floor".
     sets = 2 if quick else 11
     print("# explainer bench" + (" (quick)" if quick else ""))
     spiral = {p: checkpoints.load(checkpoints.pretrained_path("spiral", p))

@@ -4,7 +4,8 @@
 
 w = 0 is the unconditional model, w = 1 the plain conditional model, w > 1 pushes past
 it, away from the average. smalldiffusion and the Welch Labs video write
-eps_cond + w' (eps_cond - eps_uncond): the same thing with w' = w - 1.
+eps_cond + w' (eps_cond - eps_uncond), Ho & Salimans 2022 (1 + w') eps_cond - w' eps_uncond:
+the same thing with w' = w - 1. See docs/ARCHITECTURE.md, "Guidance".
 
 A negative class replaces eps_uncond by the eps of that class: the guided direction
 then points toward ``label`` and away from ``negative``.

@@ -16,10 +16,9 @@ import torch
 
 from explainer.schedules import Schedule
 
-# Elements of one block of logits (~1 MB): small enough that the temporaries stay in
-# cache and under the 1 MB mmap threshold runtime.configure_process sets, so they are not
-# fresh pages from the kernel on every call (8 MB blocks made a 64x64 field ~45 ms, 1 MB
-# blocks ~13 ms).
+# Elements of one block of logits (~1 MB): the temporaries stay in cache and under the
+# mmap threshold runtime.configure_process sets. See docs/ARCHITECTURE.md, "The ideal
+# denoiser".
 _BLOCK_ELEMENTS = 1 << 18
 
 

@@ -1,12 +1,10 @@
 """A point cloud drawn once into a PNG image, for charts whose points never change.
 
-Why: a browser without a GPU (a school laptop, the headless Chromium the benchmarks use)
-draws Plotly's WebGL scatter in software and reads every changed frame back, ~50 ms per
-chart whenever anything else on the chart changes; 2,000 SVG markers cost as much. The
-training data under a vector field is the same for every t, so it is drawn here once (per
-point set: figures.points_image caches it) and the chart shows it as a background image;
-the noised cloud of page 1 is drawn here once per t, with the data, into one image.
-Pure numpy and zlib: no imaging library.
+Why: a browser without a GPU redraws a chart's WebGL scatter (or thousands of SVG
+markers) slowly on every change, while an image costs almost nothing to redraw. See
+docs/ARCHITECTURE.md, "Figures without WebGL". The training data under a vector field is
+drawn once per point set (figures.points_image caches it); page 1's noised cloud once
+per t, with the data, into one image. Pure numpy and zlib: no imaging library.
 """
 
 from __future__ import annotations

@@ -13,11 +13,9 @@ _M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 def configure_process(threads: int = 1) -> None:
     """One torch thread per process, and a fixed glibc mmap threshold.
 
-    One thread: on 2 cores, many sessions are served better by one thread each than by
-    two threads fighting (DESIGN.md). The mmap threshold: glibc raises it after a large
-    block is freed, after which the ideal denoiser's 16 MB temporaries come from the heap
-    and fragment it; we measured a process growing to 2.5 GB over one 100-step sampling
-    run. Fixing the threshold (which turns off that adjustment) keeps it at ~200 MB.
+    Many sessions on few cores are served best by one thread each, and a fixed threshold
+    stops large temporaries from fragmenting the heap. See docs/ARCHITECTURE.md,
+    "Runtime settings".
     """
     torch.set_num_threads(threads)
     libc_name = ctypes.util.find_library("c")
