@@ -76,10 +76,17 @@ def t_slider(at: AppTest) -> Any:
     return at.select_slider(key="t")
 
 
+def t_options(at: AppTest) -> list[int]:
+    """The times the t slider offers. AppTest lists them as shown: "655", or with the
+    noise level beside them (shared.url_t_slider's `sigma`), "t = 655 (σ_t = 0.64)"."""
+    return [int(re.search(r"\d[\d,]*", option).group().replace(",", ""))
+            for option in t_slider(at).options]
+
+
 def t_range(at: AppTest) -> tuple[int, int]:
     """The first and last time the t slider offers."""
-    options = t_slider(at).options
-    return int(options[0]), int(options[-1])
+    options = t_options(at)
+    return options[0], options[-1]
 
 
 def move(at: AppTest, key: str, value: object) -> AppTest:
