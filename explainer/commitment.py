@@ -42,10 +42,17 @@ class Commitment:
             return None
         return int(self.times[below[-1] + 1])
 
+    def nearest_time(self, t: int) -> int:
+        """The measured time nearest t (nearest in log t: the times are spaced so)."""
+        return int(self.times[self._index(t)])
+
     def at(self, t: int) -> tuple[float, float]:
-        """(on_final_class, near_final) at the measured time nearest t."""
-        k = int(np.abs(self.times - t).argmin())
+        """(on_final_class, near_final) at nearest_time(t)."""
+        k = self._index(t)
         return float(self.on_final_class[k]), float(self.near_final[k])
+
+    def _index(self, t: int) -> int:
+        return int(np.abs(np.log(self.times) - np.log(max(t, 1))).argmin())
 
 
 def measured_steps(times: np.ndarray, count: int) -> np.ndarray:

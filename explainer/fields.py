@@ -68,7 +68,7 @@ DIRECTIONS_AGREE, LENGTHS_DIFFER = 0.9, 0.3
 class FieldAgreement:
     mean_cosine: float  # 1 = every arrow points the same way
     relative_error: float  # |v_a - v_b| / |v_b|, over all arrows together
-    length_ratio: float = 1.0  # median over arrows of |v_a| / |v_b|
+    length_ratio: float = 1.0  # root-mean-square length of v_a over that of v_b
 
     def sentence(self) -> str:
         return (f"mean cosine similarity {self.mean_cosine:.2f}, "
@@ -85,10 +85,9 @@ class FieldAgreement:
 
 def field_agreement(learned: np.ndarray, reference: np.ndarray) -> FieldAgreement:
     rel = np.linalg.norm(learned - reference) / max(float(np.linalg.norm(reference)), 1e-12)
-    lengths = np.linalg.norm(learned, axis=1) / np.maximum(np.linalg.norm(reference, axis=1),
-                                                           1e-12)
+    lengths = np.linalg.norm(learned) / max(float(np.linalg.norm(reference)), 1e-12)
     return FieldAgreement(float(cosine_similarity(learned, reference).mean()), float(rel),
-                          float(np.median(lengths)))
+                          float(lengths))
 
 
 def share_pointing_at(v: np.ndarray, xy: np.ndarray, targets: np.ndarray,
