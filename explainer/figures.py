@@ -294,7 +294,7 @@ def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
                                  showlegend=False, hoverinfo="skip",
                                  marker=dict(size=[10, 11], color=c, symbol=["circle", "x"],
                                              line=dict(width=1, color="white"))))
-    fig = plane_layout(go.Figure(traces), f"Random walks up to t = {t}", extent=extent)
+    fig = plane_layout(go.Figure(traces), f"Random walks up to t = {t:,}", extent=extent)
     return set_layout(fig, images=[points_image(dots, extent)])
 
 
@@ -351,9 +351,10 @@ def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
     if aim is not None:
         fig.add_trace(go.Scatter(x=[aim[0], 0.0], y=[aim[1], 0.0], mode="markers+text",
                                  name=aim_name, text=["γ x0", "0"],
-                                 textposition="top center",
-                                 marker=dict(size=[11, 7], color=PALETTE[6],
-                                             symbol=["diamond-open", "cross"])))
+                                 textposition="middle left",
+                                 marker=dict(size=[16, 8], color=PALETTE[6],
+                                             symbol=["diamond-open", "cross"],
+                                             line=dict(width=2, color=PALETTE[6]))))
     for step, name, colour, dash in ((formula_step, "formula", PALETTE[4], "solid"),
                                      (mc_step, "Monte Carlo", PALETTE[0], "dash")):
         end = x_t + scale * step
@@ -676,30 +677,32 @@ def with_marked_points(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
     p = f32(xy)
     fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers", name=name,
                              hoverinfo="skip",
-                             marker=dict(size=13, symbol="circle-open", color=PALETTE[6],
-                                         line=dict(width=1.5))))
+                             marker=dict(size=11, symbol="circle-open", color=PALETTE[6],
+                                         opacity=0.8, line=dict(width=1))))
     return fig
 
 
 def commitment_figure(times: np.ndarray, curves: dict[str, np.ndarray], chance: float,
-                      t: int, T: int, log_t: bool) -> go.Figure:
-    """Shares of samples (0..1) against the time their prediction was made at, with the
-    chance level dotted and a dotted line at the slider's t."""
+                      t: int, T: int) -> go.Figure:
+    """Shares of samples (0..1) against the time their prediction was made at (a log t
+    axis: the shares change at small t, for DDPM's 200 steps too), with the chance level
+    dotted and a dotted line at the slider's t."""
     colours = (PALETTE[4], PALETTE[5])
     fig = go.Figure([go.Scatter(x=f32(times), y=f32(curve), mode="lines+markers", name=name,
                                 marker=dict(size=4), line=dict(color=colours[i % 2]))
                      for i, (name, curve) in enumerate(curves.items())])
-    fig.add_trace(go.Scatter(x=[1, T] if log_t else [0, T], y=[chance, chance], mode="lines",
+    fig.add_trace(go.Scatter(x=[1, T], y=[chance, chance], mode="lines",
                              name=f"chance (1 in {round(1 / chance)})", hoverinfo="skip",
                              line=dict(color="gray", dash="dot", width=1)))
     return set_layout(fig, shapes=[vertical_line(t)],
                       title=dict(text="When a sample's prediction x̂₀ settles", x=0.02,
                                  font=dict(size=15)),
-                      height=340, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=time_axis(T, log_t),
+                      height=380, margin=dict(l=10, r=10, t=40, b=80),
+                      xaxis=time_axis(T, log_t=True),
                       yaxis=dict(title=dict(text="share of samples"), range=[0, 1.02],
                                  tickformat=".0%"),
-                      legend=dict(orientation="h", y=-0.25))
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0,
+                                  x=0))
 
 
 def round_trip_figure(forward: np.ndarray, forward_times: np.ndarray, reverse: np.ndarray,
@@ -728,11 +731,13 @@ def round_trip_figure(forward: np.ndarray, forward_times: np.ndarray, reverse: n
     slider = fig.layout.sliders[0].to_plotly_json()
     for step, (_, _, label) in zip(slider["steps"], states, strict=True):
         step["label"] = label
-    slider.update(active=0, currentvalue=dict(prefix=""))
     menu = fig.layout.updatemenus[0].to_plotly_json()
     menu["buttons"][0]["args"][1]["frame"]["duration"] = frame_ms
     plane_layout(fig, "Data → noise → new data", extent=extent, height=430)
-    return _controls_below(set_layout(fig, sliders=[slider], updatemenus=[menu],
-                                      showlegend=False, margin=dict(b=130),
-                                      images=[data_image(data, extent)]))
+    _controls_below(set_layout(fig, sliders=[slider], updatemenus=[menu], showlegend=False,
+                               margin=dict(b=130), images=[data_image(data, extent)]))
+    # The labels are long: shown once, as the current value, not under every tick.
+    fig.layout.sliders[0].update(active=0, font=dict(color="rgba(0,0,0,0)"),
+                                 currentvalue=dict(prefix="", font=dict(size=13)))
+    return fig
 

@@ -107,6 +107,7 @@ def way_through(pages: Sequence[tuple[str, str, str, str]]) -> None:
 
 def algorithms() -> None:
     ddpm, walk = make_schedule("ddpm"), make_schedule("random_walk")
+    walk_T = f"{walk.T:,}".replace(",", "{,}")  # LaTeX spaces a bare comma
     st.subheader("How it works: the two algorithms (Ho et al., 2020)")
     st.markdown(
         "The network $\\hat\\epsilon_\\theta$ guesses the noise; the sampler turns that "
@@ -137,7 +138,7 @@ x_T \sim p_T \quad \text{(the prior, below)} \\
         "**Every symbol:**\n"
         "- $q(x_0)$: the data; here, the training points.\n"
         f"- $t$: the number of noise steps taken, up to $T$: DDPM takes $T = {ddpm.T}$ "
-        f"steps, the random walk $T = {walk.T:,}$ tiny ones.\n"
+        f"steps, the random walk $T = {walk_T}$ tiny ones.\n"
         "- $\\epsilon, z \\sim \\mathcal N(0, I)$: Gaussian noise, each coordinate "
         "independent with mean 0 and standard deviation (std) 1.\n"
         "- $\\alpha_t$, $\\sigma_t$: how much of $x_0$ is left after t steps, and the std "
@@ -148,8 +149,8 @@ x_T \sim p_T \quad \text{(the prior, below)} \\
         "clean points that could have led to $x_t$.\n"
         "- $\\mu_t$, $\\tilde\\sigma_t$: the mean and std of "
         "$q(x_{t-1} \\mid x_t, x_0)$, where the walk was one step earlier given both its "
-        "ends, with $\\hat x_0$ in place of $x_0$ (formulas below).\n"
-        "- $p_T$: where sampling starts, the noise every walk ends in (below).")
+        "ends, with $\\hat x_0$ in place of $x_0$ (formulas in the box below).\n"
+        "- $p_T$: where sampling starts, the noise every walk ends in (in the box below).")
     with st.expander("The two noise processes, and the formulas for μ_t, σ̃_t and p_T"):
         st.markdown(
             "Both are $x_t = \\alpha_t x_0 + \\sigma_t \\epsilon$ with $\\alpha_0 = 1$, "

@@ -147,10 +147,13 @@ def introduction(model: TrainedModel) -> None:
 def data_bullets(model: TrainedModel) -> list[str]:
     data = model.data
     counts = np.bincount(data.labels, minlength=data.num_classes)
-    return [f"{len(data.points):,} training points in {data.num_classes} classes of "
-            f"{counts.min()} to {counts.max()} points.",
-            f"Their spread is {spread(data.points):.2f}: the RMS (root mean square) "
-            "distance from their centre, a typical distance."]
+    sizes = [f"{len(data.points):,} training points in {data.num_classes} classes"
+             + (" of about equal size." if counts.max() <= 1.1 * counts.min() else ".")]
+    if counts.max() > 1.1 * counts.min():
+        sizes.append(f"The smallest class has {counts.min()} points, the largest "
+                     f"{counts.max()}.")
+    return sizes + [f"Their spread is {spread(data.points):.2f}: the RMS (root mean "
+                    "square) distance from their centre, a typical distance."]
 
 
 def walk_controls() -> tuple[int, int]:
@@ -175,9 +178,10 @@ def time_caption(schedule: Schedule) -> str:
                 "equal steps of σ_t, so t jumps unevenly: most of the story happens at "
                 "small t.")
     betas = ddpm_betas(schedule.T)
-    return (f"t counts steps: T = {schedule.T} steps. Step t pulls every point toward 0 "
-            "by the factor √(1 − β_t) and adds noise of variance β_t, with β_t growing "
-            f"from {betas[0]:.4f} to {betas[-1]:.2f}. The slider moves in equal steps of t.")
+    return (f"t counts steps: T = {schedule.T} steps. Step t shrinks every point by the "
+            "factor $\\sqrt{1 - \\beta_t}$ and adds noise of variance $\\beta_t$, which "
+            f"grows from {betas[0]:.4f} to {betas[-1]:.2f}. The slider moves in equal steps "
+            "of t.")
 
 
 @st.fragment
@@ -354,7 +358,10 @@ def bridge_introduction(active: shared.Active, walk_rule: bool) -> None:
             "would typically move if the simulation were run again with new walks: the "
             "scatter of one walk's step divided by $\\sqrt{\\text{walks kept}}$. Two "
             "estimates that differ by less than about three standard errors agree as well "
-            "as chance allows.")
+            "as chance allows.\n\n"
+            f"Walks are kept if they end within a window of {NARROW_WINDOW:g} σ_t around "
+            f"$x_t$, widened to {WIDE_WINDOW:g} σ_t where the narrow one leaves the mean step "
+            f"under {NOISY:g} standard errors long.")
     st.info(
         "The seed article writes $\\mathbb E[x_{99} - x_{100} \\mid x_0] = "
         "\\mathbb E[x_0 - x_{100} \\mid x_0] / 100$, conditioning on $x_0$ alone. For the "
@@ -393,16 +400,15 @@ def bridge_numbers(est: LastStepEstimate, walk_rule: bool, walks: int,
                    sigma_t: float) -> None:
     # \\mid, not "|": a bare "|" would split the markdown table's cell.
     formula_text = "(x_0 - x_t) / t" if walk_rule else "E[x_{t-1} \\mid x_t, x_0] - x_t"
+    d = step_digits(est.formula) + 1
     st.markdown(
         "| | first | second |\n|---|---:|---:|\n"
-        f"| Monte Carlo mean of $x_{{t-1}} - x_t$ | {est.mean_step[0]:+.4f} | "
-        f"{est.mean_step[1]:+.4f} |\n"
-        f"| its standard error | {est.std_error[0]:.4f} | {est.std_error[1]:.4f} |\n"
-        f"| formula ${formula_text}$ | {est.formula[0]:+.4f} | {est.formula[1]:+.4f} |")
-    st.caption(f"Walks kept: {est.kept:,} of {walks:,} (those that ended within "
-               f"{est.radius:.3f} = {est.radius / sigma_t:.1f} σ_t of x_t; "
-               f"{WIDE_WINDOW:g} σ_t where {NARROW_WINDOW:g} σ_t leaves the mean step under "
-               f"{NOISY:g} standard errors long).")
+        f"| Monte Carlo mean of $x_{{t-1}} - x_t$ | {est.mean_step[0]:+.{d}f} | "
+        f"{est.mean_step[1]:+.{d}f} |\n"
+        f"| its standard error | {est.std_error[0]:.{d}f} | {est.std_error[1]:.{d}f} |\n"
+        f"| formula ${formula_text}$ | {est.formula[0]:+.{d}f} | {est.formula[1]:+.{d}f} |")
+    st.caption(f"Walks kept: {est.kept:,} of {walks:,}, those that ended within "
+               f"{est.radius / sigma_t:.1f} σ_t of x_t (see the maths above).")
 
 
 def bridge_bullets(est: LastStepEstimate, check: BridgeCheck, aim: StepAim, scale: float,

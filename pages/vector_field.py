@@ -197,9 +197,9 @@ def settling_bullets(model: TrainedModel, c: Commitment, t: int) -> list[str]:
 
     at, (class_share, settled_share) = c.nearest_time(t), c.at(t)
     start, chance = float(c.on_final_class[0]), 1 / c.num_classes
-    near_chance = ("about chance" if abs(start - chance) < 0.1 else "chance would be")
+    near_chance = "about chance" if abs(start - chance) < 0.1 else "chance would be"
     bullets = [f"At t = T, {start:.0%} of the guesses lie on their final class: "
-               f"{near_chance} 1 in {c.num_classes}.",
+               f"{near_chance} (1 in {c.num_classes}).",
                from_t(on_class, "are on their final class"),
                from_t(settled, "are settled"),
                f"At t = {at:,} (nearest the slider): {class_share:.0%} on their final "
@@ -274,7 +274,7 @@ def role_of_t(active: shared.Active, t: int) -> None:
         fig = shared.cached_figure(("settling", active.key, t), lambda: figures.commitment_figure(
             c.times, {"x̂₀ on the class the sample ends in": c.on_final_class,
                       f"x̂₀ within {c.tolerance:g} of where it ends": c.near_final},
-            1 / c.num_classes, t, model.schedule.T, log_t=is_walk(model)))
+            1 / c.num_classes, t, model.schedule.T))
         plotly_frame.show(fig, key="chart_settling", alt=(
             f"Shares of {sampling_views.DEFAULT_N} samples whose prediction x0_hat is on "
             f"their final class, and within {c.tolerance:g} of their final place, against "
