@@ -738,6 +738,7 @@ def round_trip_figure(forward: np.ndarray, forward_times: np.ndarray, reverse: n
                                margin=dict(b=130), images=[data_image(data, extent)]))
     # The labels are long: shown once, as the current value, not under every tick.
     fig.layout.sliders[0].update(active=0, font=dict(color="rgba(0,0,0,0)"),
-                                 currentvalue=dict(prefix="", font=dict(size=13)))
+                                 currentvalue=dict(prefix="", font=dict(size=13,
+                                                                        color="#808080")))
     return fig
 

@@ -61,6 +61,7 @@ def view_extent(*clouds: np.ndarray) -> float:
 
 
 def vec(v: np.ndarray, digits: int = 3) -> str:
+    v = np.round(v, digits) + 0.0  # + 0.0: no "-0.00"
     return f"({v[0]:.{digits}f}, {v[1]:.{digits}f})"
 
 

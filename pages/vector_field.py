@@ -117,14 +117,17 @@ def explanation(model: TrainedModel) -> None:
             "proportional to the **score** $\\nabla_x \\log p_t$: the direction in which "
             "noisy points get more likely. The **ideal** field uses the exact "
             "$\\mathbb E[x_0 \\mid x_t]$ for the finite training set: the average of the "
-            "training points, each weighted by how likely it is to have led to $x_t$, "
-            "$\\propto \\exp(-\\lVert x_t - \\alpha_t x_0^{(i)}\\rVert^2 / 2\\sigma_t^2)$. "
+            "training points, each weighted by how likely it is to have led to $x_t$ "
+            "(weight $\\propto \\exp(-\\lVert x_t - \\alpha_t x_0^{(i)}\\rVert^2 / "
+            "2\\sigma_t^2)$). "
             "It is what a perfectly trained network would output. As t grows the weights "
             "spread over more training points, and the average moves toward the middle.\n\n"
             "**Why the ringed arrows turn inward at large t.** $\\hat x_0$ is an average, "
-            "not the most likely start: from a point just inside the spiral's outer arm, "
-            "the inner arms and the far side are plausible starts too, and their average "
-            "lies toward the middle. "
+            "not the most likely start: from a ringed point, starts across the data are "
+            "plausible too, and the average of them all lies toward the middle. (The seed "
+            "article's example: just inside the spiral's outer arm, the inner arms and the "
+            "far side count as well, so the arrows point inward, not to the arm next to "
+            "them; not because a walk is 'more likely to be far' from where it began.) "
             + ("" if is_walk(model) else
                "For DDPM the arrow aims at $\\alpha_t \\hat x_0$, and $\\alpha_t \\to 0$ "
                "pulls that toward the origin: at t = T every arrow points at the origin, "
@@ -168,7 +171,9 @@ def ends_answer(model: TrainedModel, size: int, key: str) -> str:
             + (", the other way round." if flipped else ".")
             + "\n\nWhy: each arrow points at the average of every start that could have "
             "led here. At large t that is almost every training point, and their average "
-            "is the middle.")
+            "is the middle"
+            + ("." if is_walk(model) else
+               "; DDPM's arrows aim at α_t times it, and α_t falls to almost 0."))
 
 
 def agreement_bullets(numbers: FieldNumbers) -> list[str]:
