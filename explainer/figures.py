@@ -282,7 +282,7 @@ def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
     traces = [legend_entry("data (t = 0)")]
     if cloud is not None:
         dots.insert(0, (cloud, CLOUD_RGB, CLOUD_ALPHA))
-        traces.append(legend_entry(f"all points at t = {t}", mode="markers",
+        traces.append(legend_entry(f"all points at t = {t:,}", mode="markers",
                                    marker=dict(size=6, color=f"rgb{CLOUD_RGB}")))
     steps = drawn_steps(t)
     for i in range(paths.shape[1]):

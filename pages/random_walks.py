@@ -276,7 +276,8 @@ def end_question(active: shared.Active) -> None:
 def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
     model = active.model
     walk_rule = is_walk(model.schedule)
-    st.subheader("Why the last step points back: the Brownian bridge")
+    st.subheader("Why the last step points back: the Brownian bridge" if walk_rule else
+                 "Why the last step points back (on DDPM: toward γ_t x₀)")
     bridge_introduction(active, walk_rule)
     if t == 0:
         st.warning("Move t above 0: at t = 0 no step has been taken yet.")
@@ -322,21 +323,18 @@ def bridge_introduction(active: shared.Active, walk_rule: bool) -> None:
         st.markdown(
             "Each step of a walk is pure chance. But take all the walks that started at "
             "$x_0$ **and** are at $x_t$ now: on average, their last step "
-            "$x_{t-1} - x_t$ points back toward $x_0$. This is what the network learns: "
-            "at a noisy point, which way back to the data. Below, we simulate hundreds of "
-            "thousands of walks from $x_0$, keep those that ended at $x_t$, and average "
-            "their last step.")
+            "$x_{t-1} - x_t$ points back toward $x_0$. This is what the network learns, "
+            "at a noisy point: which way back to the data. Below, hundreds of thousands "
+            "of simulated walks show it.")
     else:
         st.markdown(
             "Each step of a walk is pure chance. But take all the walks that started at "
             "$x_0$ **and** are at $x_t$ now: on average their last step "
-            "$x_{t-1} - x_t$ points toward $\\gamma_t x_0$, a point between $x_0$ and the "
-            "origin. At small t, $\\gamma_t \\approx 1$: back toward $x_0$. At large t, "
-            "$\\gamma_t \\approx 0$: toward the origin, since the cloud there has "
-            "forgotten $x_0$ and run backward looks as it does forward, pulled to 0.\n\n"
-            "The clean story is the random walk's: divide every point by $\\alpha_t$ and "
-            "DDPM becomes a plain random walk (noise $\\sigma_t / \\alpha_t$), whose mean "
-            "last step points back to $x_0$ at every t.")
+            "$x_{t-1} - x_t$ points toward $\\gamma_t x_0$, between $x_0$ and the origin "
+            "($\\gamma_t \\approx 1$ at small t; $\\approx 0$ at large t, where the cloud "
+            "has forgotten $x_0$ and, run backward, is pulled to 0 as it was forward). "
+            "Divide every point by $\\alpha_t$, and DDPM becomes a plain random walk whose "
+            "mean last step points back to $x_0$ at every t: the random walk's story.")
         if active.source == "pretrained":
             st.button("Show this on the random walk", on_click=use_random_walk,
                       help="Switches the sidebar's noise process to the random walk.")
