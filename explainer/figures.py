@@ -351,7 +351,7 @@ def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
     if aim is not None:
         fig.add_trace(go.Scatter(x=[aim[0], 0.0], y=[aim[1], 0.0], mode="markers+text",
                                  name=aim_name, text=["γ x0", "0"],
-                                 textposition="middle left",
+                                 textposition=["middle left", "bottom right"],
                                  marker=dict(size=[16, 8], color=PALETTE[6],
                                              symbol=["diamond-open", "cross"],
                                              line=dict(width=2, color=PALETTE[6]))))

@@ -80,11 +80,11 @@ def introduction(active: shared.Active) -> None:
             "follow that way back.\n\n"
             "Images work the same way; they only live in a space with one axis per pixel "
             "instead of two. Press **▶ Play** under the figure.")
-        shared.what_you_see(round_trip_bullets(trip))
     with figure:
         plotly_frame.show(trip.figure, key="chart_round_trip", alt=(
             f"Animation: {POINTS} points of the {trip.dataset} noised step by step until "
             f"t = {trip.T}, then new points made from noise back to t = 0."))
+        shared.what_you_see(round_trip_bullets(trip))
     shared.predict_then_look(
         "The network is trained to guess the noise ε that was added to a point. At a "
         "noisy point, does ε point toward the data or away from it?",
