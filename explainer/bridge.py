@@ -57,6 +57,12 @@ NARROW_WINDOW, WIDE_WINDOW = 0.2, 0.4
 NOISY = 4.0  # a mean step shorter than this many standard errors is "noisy"
 
 
+def window_bias(window: float) -> float:
+    """About how far (as a share of the mean step) a window of `window` sigma_t shifts the
+    kept walks' mean step: (window / 2)^2 (see last_step_estimate)."""
+    return (window / 2) ** 2
+
+
 def last_step_estimate(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t: int,
                        walks: int = 400_000, seed: int = 0) -> LastStepEstimate:
     """last_step_monte_carlo with a window that suits t: 0.2 sigma_t, or 0.4 sigma_t where

@@ -19,6 +19,7 @@ from explainer.bridge import (
     check_estimate,
     last_step_aim,
     last_step_estimate,
+    window_bias,
 )
 from explainer.fields import VIEW_EXTENT
 from explainer.metrics import spread
@@ -314,7 +315,8 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
     with numbers_col:
         bridge_numbers(est, walk_rule, walks, float(model.schedule.sigma[t]))
     shared.what_you_see(
-        bridge_bullets(est, check_estimate(est), aim, scale, walk_rule, mc_off_view, walks),
+        bridge_bullets(est, check_estimate(est), aim, scale, walk_rule, mc_off_view, walks,
+                       float(model.schedule.sigma[t])),
         heading=f"at t = {t:,}:")
 
 
@@ -411,7 +413,8 @@ def bridge_numbers(est: LastStepEstimate, walk_rule: bool, walks: int,
 
 
 def bridge_bullets(est: LastStepEstimate, check: BridgeCheck, aim: StepAim, scale: float,
-                   walk_rule: bool, mc_off_view: bool, walks: int) -> list[str]:
+                   walk_rule: bool, mc_off_view: bool, walks: int,
+                   sigma_t: float) -> list[str]:
     digits = step_digits(est.formula)
     bullets = [f"Monte Carlo: the {est.kept:,} walks that ended at x_t took on average the "
                f"last step {vec(est.mean_step, digits)}.",
@@ -425,7 +428,7 @@ def bridge_bullets(est: LastStepEstimate, check: BridgeCheck, aim: StepAim, scal
                        + ("practically x_0 itself." if aim.gamma > 0.95 else
                           "between x_0 and the origin." if aim.gamma > 0.05 else
                           "practically the origin."))
-    bullets.append(agreement_bullet(check))
+    bullets.append(agreement_bullet(check, est.radius / sigma_t))
     if check.lost_in_noise:
         bullets += lost_in_noise_bullets(check, walks)
     elif mc_off_view:
@@ -434,7 +437,8 @@ def bridge_bullets(est: LastStepEstimate, check: BridgeCheck, aim: StepAim, scal
     return bullets
 
 
-def agreement_bullet(check: BridgeCheck) -> str:
+def agreement_bullet(check: BridgeCheck, window: float) -> str:
+    """`window`: the kept walks' window, in units of sigma_t."""
     if check.signal == float("inf"):
         return ("They agree exactly: at t = 1 the step before is x_0 itself, the same for "
                 "every walk.")
@@ -446,8 +450,8 @@ def agreement_bullet(check: BridgeCheck) -> str:
         return (f"They agree: {check.difference:.1f} standard errors apart, within what "
                 f"chance alone gives (up to about {AGREE:g}).")
     return (f"They differ by {check.difference:.1f} standard errors, more than chance "
-            f"alone usually gives ({AGREE:g}): kept walks end anywhere in a small window "
-            "around x_t, which biases their mean a little.")
+            f"usually gives (up to about {AGREE:g}). Part of it is the window the kept walks "
+            f"end in, which shifts their mean by about {window_bias(window):.0%} of the step.")
 
 
 def lost_in_noise_bullets(check: BridgeCheck, walks: int) -> list[str]:
