@@ -94,7 +94,11 @@ def test_walks_are_drawn_up_to_t(pages: dict[str, AppTest]) -> None:
     paths = [d for d in fig["data"] if d.get("mode") == "lines"]
     assert len(paths) == 5
     assert all(len(ui.array(d["x"])) == 31 for d in paths)  # steps 0..t
-    assert "The 5 walks" in ui.sentences(at)[1]
+    ends = [ui.xy(d) for d in fig["data"]  # (start, now) of each walk
+            if d.get("mode") == "markers" and d.get("showlegend") is False]
+    moved = np.mean([np.linalg.norm(end[1] - end[0]) for end in ends])
+    assert (f"The 5 walks (circle = start, cross = now) are on average {moved:.2f} from where "
+            "they started.") in ui.sentences(at)[1]
 
 
 def test_bridge_formula_lands_on_x0_for_the_random_walk(pages: dict[str, AppTest]) -> None:
@@ -179,6 +183,11 @@ def test_the_schedule_bullets_state_this_process_s_numbers(pages: dict[str, AppT
     std = rms_spread(model.data.points) / np.sqrt(2)
     reached = int(np.argmax(schedule.sigma / schedule.alpha >= std))
     assert reached > 0
+    data_bullets = what_you_see(at, 0)
+    assert f"Their spread is {rms_spread(model.data.points):.2f}" in data_bullets[-1]
+    counts = np.bincount(model.data.labels)
+    assert data_bullets[0].startswith(f"{len(model.data.points):,} training "
+                                      f"points in {len(counts)} classes")
     for t in SMALL_MIDDLE_LARGE[process]:
         bullets = what_you_see(ui.move(at, "t", t), 2)
         text = " ".join(bullets)

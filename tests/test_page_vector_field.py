@@ -214,6 +214,9 @@ def test_directions_agree_while_lengths_do_not_is_said_when_true(pages: dict[str
         ratio = np.linalg.norm(learned) / np.linalg.norm(ideal)
         text = " ".join(ui.bullets(ui.sentences(at)[1]))
         assert f"mean cosine similarity {cos.mean():.2f}" in text
+        angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+        assert (f"median {np.median(angle):.0f}°, and {np.mean(angle <= 30):.0%} of the "
+                "arrows within 30°") in text
         assert f"relative error {rel:.0%}" in text
         assert f"learned arrows are {ratio:.2f} times as long" in text
         said[t] = "directions agree while the lengths do not" in text
