@@ -57,6 +57,12 @@ NARROW_WINDOW, WIDE_WINDOW = 0.2, 0.4
 NOISY = 4.0  # a mean step shorter than this many standard errors is "noisy"
 
 
+def window_bias(window: float) -> float:
+    """About how far (as a share of the mean step) a window of `window` sigma_t shifts the
+    kept walks' mean step: (window / 2)^2 (see last_step_estimate)."""
+    return (window / 2) ** 2
+
+
 def last_step_estimate(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t: int,
                        walks: int = 400_000, seed: int = 0) -> LastStepEstimate:
     """last_step_monte_carlo with a window that suits t: 0.2 sigma_t, or 0.4 sigma_t where
@@ -112,3 +118,66 @@ def _kept_walks_estimate(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t:
     err = steps.std(0) / np.sqrt(kept) if kept > 1 else np.full(2, np.nan)
     return LastStepEstimate(mean, err, last_step_formula(schedule, x0, x_t, t), kept,
                             len(prev), radius)
+
+
+# ---------------------------------------------------------------- where the step aims
+
+@dataclass(frozen=True)
+class StepAim:
+    """E[x_{t-1} - x_t | x_t, x0] = gain * (gamma * x0 - x_t): the mean last step points
+    from x_t at gamma x0 and covers the share `gain` of the way there.
+
+    Random walk: gain = 1 / t and gamma = 1 (the Brownian bridge). DDPM: each forward
+    step also shrinks x toward 0, so undoing one aims at gamma x0 with gamma falling from
+    1 (small t) to ~0 (t = T): at large t the mean step points at the origin whatever x0.
+    In the rescaled coordinate x_t / alpha_t, DDPM is a random walk from x0 with noise
+    sigma_t / alpha_t (Karras et al. 2022), and there the mean step aims at x0 itself."""
+
+    gain: float
+    gamma: float
+
+
+def last_step_aim(schedule: Schedule, t: int) -> StepAim:
+    post = posterior(schedule, schedule.check_t(t), t - 1)
+    gain = 1.0 - post.coef_xt
+    return StepAim(gain, post.coef_x0 / gain)
+
+
+AGREE = 3.0  # a difference under this many standard errors is what chance alone gives
+LOST = 2.0  # a mean step shorter than this many standard errors is lost in the noise
+
+
+@dataclass(frozen=True)
+class BridgeCheck:
+    """What the page says about one Monte Carlo estimate against the formula."""
+
+    difference: float  # largest |Monte Carlo - formula| over the coordinates, in standard errors
+    signal: float  # the formula's step, in standard errors: how far it stands out of the noise
+    cosine: float  # between the Monte Carlo arrow and the formula's (-1: opposite ways)
+    walks_needed: int  # walks to simulate for the step to be NOISY standard errors long
+
+    @property
+    def agrees(self) -> bool:
+        return self.difference <= AGREE
+
+    @property
+    def lost_in_noise(self) -> bool:
+        """The mean step is shorter than LOST standard errors: the Monte Carlo arrow's
+        direction is then mostly chance (it may even point away from x0)."""
+        return self.signal < LOST
+
+
+def check_estimate(est: LastStepEstimate) -> BridgeCheck:
+    """Compare an estimate (with kept > 1) with its formula. The standard error shrinks
+    like 1 / sqrt(walks) at a fixed window, so `walks_needed` scales the walks simulated
+    by (NOISY / signal)^2."""
+    error = float(np.max(est.std_error))
+    length = float(np.linalg.norm(est.formula))
+    if error == 0:  # t = 1: every kept walk's step before is x0 itself, no scatter
+        return BridgeCheck(0.0, float("inf"), 1.0, est.simulated)
+    signal = length / error
+    norms = float(np.linalg.norm(est.mean_step) * length)
+    cosine = float(est.mean_step @ est.formula) / norms if norms > 0 else 0.0
+    needed = est.simulated * (NOISY / signal) ** 2 if signal > 0 else float("inf")
+    return BridgeCheck(float(np.max(np.abs(est.mean_step - est.formula) / est.std_error)),
+                       signal, cosine, int(min(np.ceil(needed), 10**15)))

@@ -59,19 +59,35 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / np.maximum(na * nb, 1e-12)
 
 
+# Directions agree (mean cosine at least this) while lengths do not (relative error at
+# least LENGTHS_DIFFER): the learned field points the right way with arrows of other sizes.
+DIRECTIONS_AGREE, LENGTHS_DIFFER = 0.9, 0.3
+
+
 @dataclass(frozen=True)
 class FieldAgreement:
     mean_cosine: float  # 1 = every arrow points the same way
     relative_error: float  # |v_a - v_b| / |v_b|, over all arrows together
+    length_ratio: float = 1.0  # root-mean-square length of v_a over that of v_b
 
     def sentence(self) -> str:
         return (f"mean cosine similarity {self.mean_cosine:.2f}, "
                 f"relative error {100 * self.relative_error:.0f}%")
 
+    @property
+    def only_directions_agree(self) -> bool:
+        """High cosine, large relative error: the arrows point the same way but differ in
+        length (e.g. at small t far from the data, where the exact arrows are long and
+        the network, which saw few noisy points there, draws short ones)."""
+        return (self.mean_cosine >= DIRECTIONS_AGREE
+                and self.relative_error >= LENGTHS_DIFFER)
+
 
 def field_agreement(learned: np.ndarray, reference: np.ndarray) -> FieldAgreement:
     rel = np.linalg.norm(learned - reference) / max(float(np.linalg.norm(reference)), 1e-12)
-    return FieldAgreement(float(cosine_similarity(learned, reference).mean()), float(rel))
+    lengths = np.linalg.norm(learned) / max(float(np.linalg.norm(reference)), 1e-12)
+    return FieldAgreement(float(cosine_similarity(learned, reference).mean()), float(rel),
+                          float(lengths))
 
 
 def share_pointing_at(v: np.ndarray, xy: np.ndarray, targets: np.ndarray,

@@ -282,7 +282,7 @@ def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
     traces = [legend_entry("data (t = 0)")]
     if cloud is not None:
         dots.insert(0, (cloud, CLOUD_RGB, CLOUD_ALPHA))
-        traces.append(legend_entry(f"all points at t = {t}", mode="markers",
+        traces.append(legend_entry(f"all points at t = {t:,}", mode="markers",
                                    marker=dict(size=6, color=f"rgb{CLOUD_RGB}")))
     steps = drawn_steps(t)
     for i in range(paths.shape[1]):
@@ -294,31 +294,53 @@ def walks_figure(paths: np.ndarray, t: int, data: np.ndarray, extent: float,
                                  showlegend=False, hoverinfo="skip",
                                  marker=dict(size=[10, 11], color=c, symbol=["circle", "x"],
                                              line=dict(width=1, color="white"))))
-    fig = plane_layout(go.Figure(traces), f"Random walks up to t = {t}", extent=extent)
+    fig = plane_layout(go.Figure(traces), f"Random walks up to t = {t:,}", extent=extent)
     return set_layout(fig, images=[points_image(dots, extent)])
 
 
-def schedule_figure(alpha: np.ndarray, sigma: np.ndarray, t: int) -> go.Figure:
-    steps = drawn_steps(len(alpha) - 1)
+def time_axis(T: int, log_t: bool) -> dict:
+    """The t axis of a chart over 0..T. Log for the random walk: its 65,536 steps spread
+    the data's whole story (sigma_t from 0.025 to about the data's width) over the first
+    1-2% of a plain axis."""
+    if not log_t:
+        return dict(title=dict(text="t"))
+    return dict(title=dict(text="t (log scale)"), type="log",
+                range=[0.0, float(np.log10(T)) + 0.02])
+
+
+def curve_steps(T: int, log_t: bool) -> np.ndarray:
+    """The steps a curve over 0..T is drawn through: drawn_steps, or on a log axis ~400
+    steps evenly spaced in log t from t = 1 (t = 0 has no place there)."""
+    if not log_t:
+        return drawn_steps(T)
+    return np.unique(np.geomspace(1, T, 400).round().astype(int))
+
+
+def schedule_figure(alpha: np.ndarray, sigma: np.ndarray, t: int,
+                    log_t: bool = False) -> go.Figure:
+    T = len(alpha) - 1
+    steps = curve_steps(T, log_t)
     fig = go.Figure([
         go.Scatter(x=f32(steps), y=f32(alpha[steps]), name="alpha_t (signal kept)",
                    line=dict(color=PALETTE[4])),
         go.Scatter(x=f32(steps), y=f32(sigma[steps]), name="sigma_t (noise std)",
                    line=dict(color=PALETTE[5])),
     ])
-    return set_layout(fig, shapes=[vertical_line(t)],
+    return set_layout(fig, shapes=[vertical_line(t)] if t > 0 or not log_t else [],
                       title=dict(text="Noise schedule", x=0.02, font=dict(size=15)),
                       height=280, margin=dict(l=10, r=10, t=40, b=60),
-                      xaxis=dict(title=dict(text="t")),
+                      xaxis=time_axis(T, log_t),
                       # At the bottom of the whole figure, clear of the axis title.
                       legend=dict(orientation="h", yref="container", yanchor="bottom", y=0,
                                   x=0))
 
 
 def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
-                  formula_step: np.ndarray, data: np.ndarray, scale: float) -> go.Figure:
+                  formula_step: np.ndarray, data: np.ndarray, scale: float,
+                  aim: np.ndarray | None = None, aim_name: str = "") -> go.Figure:
     """x0, x_t, and the two estimates of the mean last step drawn from x_t (magnified
-    by `scale` so that a step of a single walk is visible)."""
+    by `scale` so that a step of a single walk is visible); `aim`, if given, is the point
+    the mean step aims at when that is not x0 (DDPM: gamma_t x0), with the origin."""
     fig = go.Figure([data_trace(data)])
     fig.add_trace(go.Scatter(x=[x0[0]], y=[x0[1]], mode="markers+text", name="x0 (start)",
                              text=["x0"], textposition="top center",
@@ -326,11 +348,18 @@ def bridge_figure(x0: np.ndarray, x_t: np.ndarray, mc_step: np.ndarray,
     fig.add_trace(go.Scatter(x=[x_t[0]], y=[x_t[1]], mode="markers+text", name="x_t (now)",
                              text=["x_t"], textposition="bottom center",
                              marker=dict(size=12, color=PALETTE[5], symbol="x")))
+    if aim is not None:
+        fig.add_trace(go.Scatter(x=[aim[0], 0.0], y=[aim[1], 0.0], mode="markers+text",
+                                 name=aim_name, text=["γ x0", "0"],
+                                 textposition=["middle left", "bottom right"],
+                                 marker=dict(size=[16, 8], color=PALETTE[6],
+                                             symbol=["diamond-open", "cross"],
+                                             line=dict(width=2, color=PALETTE[6]))))
     for step, name, colour, dash in ((formula_step, "formula", PALETTE[4], "solid"),
                                      (mc_step, "Monte Carlo", PALETTE[0], "dash")):
         end = x_t + scale * step
         fig.add_trace(go.Scatter(x=[x_t[0], end[0]], y=[x_t[1], end[1]],
-                                 mode="lines+markers", name=f"{name} (x{scale:g})",
+                                 mode="lines+markers", name=f"{name} (x{scale:,.6g})",
                                  line=dict(width=3, color=colour, dash=dash),
                                  marker=dict(size=[0, 9], symbol="diamond")))
     return plane_layout(fig, "Mean last step, given x0 and x_t", extent=2.5, height=420)
@@ -640,3 +669,76 @@ def comparison_field_figure(xy: np.ndarray, v_top: np.ndarray, v_under: np.ndarr
                                       showscale=False, shaft_width=3)
     top, top_legend = arrow_layer(xy, v_top, names[0], spacing)
     return _over_data(under_legend + top_legend, under + top, data, title)
+
+
+def with_marked_points(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
+    """`fig` with open rings at the points xy (e.g. the grid points a sentence talks
+    about), in the legend as `name`."""
+    p = f32(xy)
+    fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers", name=name,
+                             hoverinfo="skip",
+                             marker=dict(size=11, symbol="circle-open", color=PALETTE[6],
+                                         opacity=0.8, line=dict(width=1))))
+    return fig
+
+
+def commitment_figure(times: np.ndarray, curves: dict[str, np.ndarray], chance: float,
+                      t: int, T: int) -> go.Figure:
+    """Shares of samples (0..1) against the time their prediction was made at (a log t
+    axis: the shares change at small t, for DDPM's 200 steps too), with the chance level
+    dotted and a dotted line at the slider's t."""
+    colours = (PALETTE[4], PALETTE[5])
+    fig = go.Figure([go.Scatter(x=f32(times), y=f32(curve), mode="lines+markers", name=name,
+                                marker=dict(size=4), line=dict(color=colours[i % 2]))
+                     for i, (name, curve) in enumerate(curves.items())])
+    fig.add_trace(go.Scatter(x=[1, T], y=[chance, chance], mode="lines",
+                             name=f"chance (1 in {round(1 / chance)})", hoverinfo="skip",
+                             line=dict(color="gray", dash="dot", width=1)))
+    return set_layout(fig, shapes=[vertical_line(t)],
+                      title=dict(text="When a sample's prediction x̂₀ settles", x=0.02,
+                                 font=dict(size=15)),
+                      height=380, margin=dict(l=10, r=10, t=40, b=80),
+                      xaxis=time_axis(T, log_t=True),
+                      yaxis=dict(title=dict(text="share of samples"), range=[0, 1.02],
+                                 tickformat=".0%"),
+                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0,
+                                  x=0))
+
+
+def round_trip_figure(forward: np.ndarray, forward_times: np.ndarray, reverse: np.ndarray,
+                      reverse_times: np.ndarray, data: np.ndarray, extent: float,
+                      frame_ms: int = 90) -> go.Figure:
+    """The whole story as one animation over the training data (an image): points noised
+    step by step (`forward`, (k, n, 2) at forward_times, 0 up to T), then new points made
+    from fresh noise (`reverse`, (m, n, 2) at reverse_times, T down to 0). One points
+    trace changes per frame; the slider under it says which way and at which t."""
+    states = [(f32(x), CLOUD_RGB, f"adding noise: t = {int(t)}")
+              for x, t in zip(forward, forward_times, strict=True)]
+    states += [(f32(x), (213, 94, 0), f"removing noise: t = {int(t)}")
+               for x, t in zip(reverse, reverse_times, strict=True)]
+
+    def points(k: int) -> go.Scatter:
+        x, rgb, _ = states[k]
+        return go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="points",
+                          hoverinfo="skip", marker=dict(size=4, color=f"rgb{rgb}",
+                                                        opacity=0.7))
+
+    fig = go.Figure([points(0)])
+    fig.frames = [go.Frame(data=[points(k)], traces=[0], name=str(k))
+                  for k in range(len(states))]
+    frames = np.arange(len(states))
+    animation_controls(fig, frames, frames)
+    slider = fig.layout.sliders[0].to_plotly_json()
+    for step, (_, _, label) in zip(slider["steps"], states, strict=True):
+        step["label"] = label
+    menu = fig.layout.updatemenus[0].to_plotly_json()
+    menu["buttons"][0]["args"][1]["frame"]["duration"] = frame_ms
+    plane_layout(fig, "Data → noise → new data", extent=extent, height=430)
+    _controls_below(set_layout(fig, sliders=[slider], updatemenus=[menu], showlegend=False,
+                               margin=dict(b=130), images=[data_image(data, extent)]))
+    # The labels are long: shown once, as the current value, not under every tick.
+    fig.layout.sliders[0].update(active=0, font=dict(color="rgba(0,0,0,0)"),
+                                 currentvalue=dict(prefix="", font=dict(size=13,
+                                                                        color="#808080")))
+    return fig
+

@@ -84,11 +84,14 @@ def distance_to_data(points: np.ndarray, data: np.ndarray) -> float:
     return float(d.min(1).values.mean())
 
 
-def nearest_labels(points: np.ndarray, data: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Classify points by the label of the nearest data point (1-NN)."""
-    d = torch.cdist(torch.as_tensor(points, dtype=torch.float32),
-                    torch.as_tensor(data, dtype=torch.float32))
-    return labels[d.argmin(1).numpy()]
+def nearest_labels(points: np.ndarray, data: np.ndarray, labels: np.ndarray,
+                   block: int = 4096) -> np.ndarray:
+    """Classify points by the label of the nearest data point (1-NN), `block` points at a
+    time (one block's distances to 2,000 data points: 32 MB)."""
+    reference = torch.as_tensor(data, dtype=torch.float32)
+    queries = torch.as_tensor(np.asarray(points), dtype=torch.float32)
+    nearest = [torch.cdist(part, reference).argmin(1) for part in queries.split(block)]
+    return labels[torch.cat(nearest).numpy()] if nearest else labels[:0]
 
 
 def class_share(points: np.ndarray, data: np.ndarray, labels: np.ndarray, label: int) -> float:

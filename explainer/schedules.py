@@ -181,6 +181,15 @@ def make_schedule(config: ProcessConfig | str = "ddpm") -> Schedule:
     return Schedule(config, alpha, sigma)
 
 
+def noise_reaches(schedule: Schedule, std: float) -> int:
+    """The first t at which the noise is as wide as `std` next to the signal it leaves:
+    sigma_t / alpha_t >= std (sigma_t for the random walk). With `std` the data's own
+    std per axis, this is where the noise starts to outweigh the data's shape."""
+    ratio = schedule.sigma / schedule.alpha
+    reached = np.flatnonzero(ratio >= std)
+    return int(reached[0]) if len(reached) else schedule.T
+
+
 def random_walk_step(schedule: Schedule) -> float:
     """The per-step noise s of the random-walk process."""
     return float(schedule.sigma[1])

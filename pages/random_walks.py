@@ -1,5 +1,6 @@
 """Page 1: the forward process. Data becomes noise by random walks; the last step of a
-walk, given where it started and where it is now, points back to the start."""
+walk, given where it started and where it is now, points back to the start (for DDPM:
+toward gamma_t x0, and to x0 itself once the walk is divided by alpha_t)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ import streamlit as st
 
 from explainer import figures
 from explainer.bridge import (
+    AGREE,
     NARROW_WINDOW,
     NOISY,
     WIDE_WINDOW,
+    BridgeCheck,
     LastStepEstimate,
+    StepAim,
+    check_estimate,
+    last_step_aim,
     last_step_estimate,
+    window_bias,
 )
 from explainer.fields import VIEW_EXTENT
 from explainer.metrics import spread
-from explainer.schedules import forward_paths, noised_cloud
+from explainer.schedules import Schedule, ddpm_betas, forward_paths, noise_reaches, noised_cloud
 from explainer.trained import TrainedModel
 from pages import plotly_frame, shared
 
@@ -55,53 +62,100 @@ def view_extent(*clouds: np.ndarray) -> float:
 
 
 def vec(v: np.ndarray, digits: int = 3) -> str:
+    v = np.round(v, digits) + 0.0  # + 0.0: no "-0.00"
     return f"({v[0]:.{digits}f}, {v[1]:.{digits}f})"
+
+
+def step_digits(step: np.ndarray) -> int:
+    """Decimals that show a step's two leading digits (0.0001 needs 5), at least 3."""
+    largest = float(np.abs(step).max())
+    return 3 if largest == 0 else int(np.clip(1 - np.floor(np.log10(largest)), 3, 8))
+
+
+def about(n: float) -> str:
+    """A large count to two significant digits: 25,549,582 -> "26,000,000"."""
+    return f"{float(f'{n:.2g}'):,.0f}"
+
+
+def times(scale: float) -> str:
+    return f"{scale:,.0f}" if float(scale).is_integer() else f"{scale:g}"
 
 
 def next_seed() -> None:
     st.session_state["seed"] = (st.session_state.get("seed", 0) + 1) % 10_000
 
 
+def use_random_walk() -> None:
+    """Switch the sidebar's noise process to the plain random walk."""
+    st.session_state["process"] = "random_walk"
+
+
+def data_std(model: TrainedModel) -> float:
+    """The data's std per axis (its spread is the RMS distance in 2D: sqrt(2) times it)."""
+    return spread(model.data.points) / np.sqrt(2)
+
+
+def is_walk(schedule: Schedule) -> bool:
+    return schedule.name == "random_walk"
+
+
 # ---------------------------------------------------------------- sections
 
 def introduction(model: TrainedModel) -> None:
-    data = model.data
+    data, schedule = model.data, model.schedule
     text, figure = st.columns([3, 2])
     with text:
+        if is_walk(schedule):
+            process = (
+                "The **forward process** destroys the data on purpose: at every step each "
+                "point takes a small random step in a random direction, a **random walk** "
+                "(Brownian motion). After enough steps nothing of the shape is left.")
+        else:
+            process = (
+                "The **forward process** destroys the data on purpose: at every step each "
+                "point is pulled a little toward the origin and takes a small random step. "
+                "After T steps nothing of the shape is left: whatever the data, the cloud "
+                "ends as the same round Gaussian.")
         st.markdown(
-            "Each dot on the right is one training example. Think of an image as a point "
-            "in a space with one axis per pixel; here there are only two axes, so we can "
-            "see everything.\n\n"
-            "The **forward process** destroys the data on purpose: at every step t each "
-            "point takes a small random step. After a few steps the shape is blurred; "
-            "after T steps nothing of it is left, only a cloud of noise. Each point has "
-            "done a **random walk** (Brownian motion).\n\n"
+            "Each dot on the right is one training example (an image would be a point with "
+            "one axis per pixel; here there are two, so we can see everything). "
+            f"{process}\n\n"
             "A diffusion model is trained to undo this. That sounds impossible, since "
             "each step is pure chance; the last section of this page shows why it is not.")
         with st.expander("The maths: one formula for every t"):
             st.markdown(
                 "Noise is added step by step, but the walk after t steps has a closed "
                 "form: $x_t = \\alpha_t x_0 + \\sigma_t \\epsilon$ with "
-                "$\\epsilon \\sim \\mathcal N(0, I)$.\n\n"
+                "$\\epsilon \\sim \\mathcal N(0, I)$ (Gaussian noise: each coordinate "
+                "independent, mean 0, std 1).\n\n"
                 "- **Random walk** (variance exploding): $x_t = x_{t-1} + s z$, so "
-                "$\\alpha_t = 1$ and $\\sigma_t = s\\sqrt t$.\n"
+                "$\\alpha_t = 1$ and $\\sigma_t = s\\sqrt t$: Brownian motion, no pull.\n"
                 "- **DDPM** (variance preserving): $x_t = \\sqrt{1-\\beta_t}\\,x_{t-1} + "
                 "\\sqrt{\\beta_t}\\, z$, so $\\alpha_t = \\sqrt{\\bar\\alpha_t}$ and "
                 "$\\sigma_t = \\sqrt{1-\\bar\\alpha_t}$ with "
-                "$\\bar\\alpha_t = \\prod_{s \\le t} (1-\\beta_s)$: the points also shrink "
-                "toward 0, so the cloud ends as $\\mathcal N(0, I)$.\n\n"
+                "$\\bar\\alpha_t = \\prod_{s \\le t} (1-\\beta_s)$. The factor "
+                "$\\sqrt{1-\\beta_t} < 1$ pulls every point toward 0 (a mean-reverting "
+                "walk, not Brownian motion), so the cloud ends as $\\mathcal N(0, I)$.\n\n"
                 "Training draws $x_t$ directly from this formula (no walking needed); the "
                 "walks below are drawn step by step to show the picture behind it.")
     with figure:
-        counts = np.bincount(data.labels, minlength=data.num_classes)
         fig = figures.data_cloud_figure(data.points, data.labels, data.class_names,
                                         f"Training data: {data.name}", height=380)
         plotly_frame.show(fig, key="chart_data_cloud", alt=f"Scatter plot of the {data.name} "
                           f"training set, {len(data.points)} points coloured by class.")
-        classes = ", ".join(f"{name} {n}" for name, n in zip(data.class_names, counts, strict=True))
-        shared.sentence(f"{len(data.points):,} training points in {data.num_classes} classes "
-                        f"({classes}); their spread (RMS distance from the centre) is "
-                        f"{spread(data.points):.2f}.")
+        shared.what_you_see(data_bullets(model))
+
+
+def data_bullets(model: TrainedModel) -> list[str]:
+    data = model.data
+    counts = np.bincount(data.labels, minlength=data.num_classes)
+    sizes = [f"{len(data.points):,} training points in {data.num_classes} classes"
+             + (" of about equal size." if counts.max() <= 1.1 * counts.min() else ".")]
+    if counts.max() > 1.1 * counts.min():
+        sizes.append(f"The smallest class has {counts.min()} points, the largest "
+                     f"{counts.max()}.")
+    return sizes + [f"Their spread is {spread(data.points):.2f}: the RMS (root mean "
+                    "square) distance from their centre, a typical distance."]
 
 
 def walk_controls() -> tuple[int, int]:
@@ -117,6 +171,21 @@ def walk_controls() -> tuple[int, int]:
     return count, seed
 
 
+def time_caption(schedule: Schedule) -> str:
+    """What t and T mean for this process, and how the slider moves."""
+    if is_walk(schedule):
+        return (f"t counts steps: T = {schedule.T:,} tiny steps, each of std "
+                f"s = {schedule.sigma[1]:.3f} per axis. After t steps a walk has spread "
+                "σ_t = s√t (random steps partly cancel: √t, not t). The slider moves in "
+                "equal steps of σ_t, so t jumps unevenly: most of the story happens at "
+                "small t.")
+    betas = ddpm_betas(schedule.T)
+    return (f"t counts steps: T = {schedule.T} steps. Step t shrinks every point by the "
+            "factor $\\sqrt{1 - \\beta_t}$ and adds noise of variance $\\beta_t$, which "
+            f"grows from {betas[0]:.4f} to {betas[-1]:.2f}. The slider moves in equal steps "
+            "of t.")
+
+
 @st.fragment
 def forward_process(active: shared.Active, count: int, seed: int) -> None:
     """The t slider and everything it drives (reruns alone when the slider moves)."""
@@ -125,8 +194,8 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
     schedule, data = model.schedule, model.data.points
     t = shared.url_t_slider("Step t: how many noise steps have been added", schedule.T,
                             allow_zero=True, default_fraction=0.1,
-                            spacing=schedule.time_spacing)
-    alpha_t, sigma_t = float(schedule.alpha[t]), float(schedule.sigma[t])
+                            spacing=schedule.time_spacing, sigma=schedule.sigma)
+    st.caption(time_caption(schedule))
     cloud = cloud_at(active.key, model, t)
     walks_col, schedule_col = st.columns([3, 2])
     with walks_col:
@@ -138,63 +207,79 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
                           f"step {t}, over the training data and the whole cloud noised to "
                           f"step {t}.")
         moved = float(np.linalg.norm(paths[t] - paths[0], axis=1).mean())
-        shared.sentence(
-            f"at t = {t} the noised cloud's spread is {spread(cloud):.2f} (data: "
-            f"{spread(data):.2f}); σ_t = {sigma_t:.2f}, α_t = {alpha_t:.2f}. The "
-            f"{paths.shape[1]} walks (circle = start, cross = now) are on average "
-            f"{moved:.2f} from where they started.")
+        shared.what_you_see(walks_bullets(data, cloud, t, paths.shape[1], moved))
     with schedule_col:
         fig = shared.cached_figure(("schedule", active.key, t), lambda: (
-            figures.schedule_figure(schedule.alpha, schedule.sigma, t)))
+            figures.schedule_figure(schedule.alpha, schedule.sigma, t,
+                                    log_t=is_walk(schedule))))
         plotly_frame.show(fig, key="chart_schedule", alt=f"Noise schedule: alpha_t and sigma_t for "
                           f"t = 0 to {schedule.T}, with a marker at t = {t}.")
-        shared.sentence(schedule_sentence(model, t))
+        shared.what_you_see(schedule_bullets(model, t))
+    end_question(active)
     st.divider()
     bridge_section(active, paths, t)
 
 
-def schedule_sentence(model: TrainedModel, t: int) -> str:
+def walks_bullets(data: np.ndarray, cloud: np.ndarray, t: int, count: int,
+                  moved: float) -> list[str]:
+    return [f"The whole cloud at t = {t:,}: spread {spread(cloud):.2f} (the data's: "
+            f"{spread(data):.2f}).",
+            f"The {count} walks (circle = start, cross = now) are on average {moved:.2f} "
+            "from where they started."]
+
+
+def schedule_bullets(model: TrainedModel, t: int) -> list[str]:
     schedule = model.schedule
     alpha_t, sigma_t = float(schedule.alpha[t]), float(schedule.sigma[t])
-    end = (f"at t = T = {schedule.T}, α_T = {schedule.alpha[-1]:.3f} and σ_T = "
-           f"{schedule.sigma[-1]:.2f}")
-    if schedule.name == "random_walk":
-        return (f"α_t = 1 at every step (a walk never shrinks toward 0); the noise's std "
-                f"grows like √t: σ_t = {sigma_t:.2f} at t = {t}; {end}, about "
-                f"{schedule.sigma[-1] / spread(model.data.points):.0f}x the data's spread.")
-    return (f"at t = {t} each point keeps α_t = {alpha_t:.2f} of its position and gets noise "
-            f"of std σ_t = {sigma_t:.2f} (α_t² + σ_t² = 1); {end}: pure noise N(0, I).")
+    std, T = data_std(model), schedule.T
+    reached = noise_reaches(schedule, std)
+    if is_walk(schedule):
+        return [
+            "α_t = 1 at every step: a walk never shrinks toward 0.",
+            f"σ_t = {sigma_t:.2f} at t = {t:,}: the noise grows like √t (the x axis is "
+            "logarithmic, so that small t gets room).",
+            f"The noise is as wide as the data itself ({std:.2f}, its std per axis) from "
+            f"t = {reached:,} on, {reached / T:.1%} of the way to T.",
+            f"At T = {T:,}, σ_T = {schedule.sigma[-1]:.2f}: about "
+            f"{schedule.sigma[-1] / std:.0f}x the data's std."]
+    return [
+        f"At t = {t}, each point keeps α_t = {alpha_t:.2f} of its position and has noise "
+        f"of std σ_t = {sigma_t:.2f}.",
+        "α_t² + σ_t² = 1 at every t (variance preserving).",
+        f"The noise outweighs the data's shape (σ_t / α_t above the data's std per axis, "
+        f"{std:.2f}) from t = {reached} on.",
+        f"At T = {T}, α_T = {schedule.alpha[-1]:.3f}: nothing of the data is left, the "
+        "cloud is the standard Gaussian N(0, I)."]
+
+
+def end_question(active: shared.Active) -> None:
+    """Predict, then look: the cloud at t = T (answered from the cloud the page draws)."""
+    model = active.model
+    schedule = model.schedule
+    final = cloud_at(active.key, model, schedule.T)
+    if is_walk(schedule):
+        centre = model.data.points.mean(0)
+        answer = (f"**Centred where the data is**, near {vec(centre, 2)}: a random walk "
+                  "has no pull toward anything, so the cloud stays where it started.\n\n"
+                  f"**Spread {spread(final):.1f}**, about "
+                  f"{spread(final) / spread(model.data.points):.0f} times the data's: the "
+                  "data's spread and the noise's add in squares, and the noise dominates.")
+    else:
+        answer = ("**Centred at the origin**, whatever the data: every step pulls toward "
+                  "0.\n\n"
+                  f"**Spread {spread(final):.2f}**, that of the standard Gaussian "
+                  "N(0, I) (√2 in the plane): nothing of the data is left.")
+    shared.predict_then_look(
+        "Before you drag t to the end: at t = T, where will the cloud be centred, and "
+        "how wide will it be?", answer, key="random_walks_end")
 
 
 def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
     model = active.model
-    walk_rule = model.schedule.name == "random_walk"
-    # \\mid, not "|": a bare "|" would split the markdown table's cell.
-    formula_text = ("(x_0 - x_t) / t" if walk_rule
-                    else "E[x_{t-1} \\mid x_t, x_0] - x_t")
-    st.subheader("Why the last step points back: the Brownian bridge")
-    st.markdown(
-        "Each step of a walk is pure chance. But suppose you know where a walk **started** "
-        "($x_0$) and where it **is now** ($x_t$). Among all the walks that went from "
-        "$x_0$ to $x_t$, the last step they took is not random on average: it points back "
-        "toward $x_0$. This is what the network learns: at a noisy point, which way back "
-        "to the data. Below, we simulate hundreds of thousands of walks from $x_0$, keep "
-        "those that ended at $x_t$, and average their last step $x_{t-1} - x_t$.")
-    with st.expander("The maths, and a correction to the seed article"):
-        st.markdown(
-            "For the random walk, $\\mathbb E[x_{t-1} - x_t \\mid x_t, x_0] = "
-            "\\dfrac{x_0 - x_t}{t}$: the walk pinned at both ends is a Brownian bridge, "
-            "and on average it covers the remaining distance in equal parts. For any "
-            "Gaussian path (DDPM too) the left side is the mean of the posterior "
-            "$q(x_{t-1} \\mid x_t, x_0)$ minus $x_t$, the same posterior the DDPM sampler "
-            "uses.")
-    st.info(
-        "The seed article writes $\\mathbb E[x_{99} - x_{100} \\mid x_0] = "
-        "\\mathbb E[x_0 - x_{100} \\mid x_0] / 100$, conditioning on $x_0$ alone. For the "
-        "random walk both sides are then **zero**: each step is independent of where the "
-        "walk began. The claim holds when we condition on **both** $x_0$ and $x_t$: "
-        "$\\mathbb E[x_{t-1} - x_t \\mid x_t, x_0]$. That is what is simulated here.",
-        icon="✏️")
+    walk_rule = is_walk(model.schedule)
+    st.subheader("Why the last step points back: the Brownian bridge" if walk_rule else
+                 "Why the last step points back (on DDPM: toward γ_t x₀)")
+    bridge_introduction(active, walk_rule)
     if t == 0:
         st.warning("Move t above 0: at t = 0 no step has been taken yet.")
         return
@@ -204,13 +289,17 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
         st.warning(f"None of the {walks:,} walks from x_0 ended near this x_t: it is very "
                    "unlikely after t steps. Pick a point nearer x_0, or a larger t.")
         return
+    aim = last_step_aim(model.schedule, t)
     x0_arr, xt_arr = np.array(x0), np.array(x_t)
-    length = float(np.linalg.norm(est.formula))
-    scale = float(f"{np.linalg.norm(x0_arr - xt_arr) / length:.3g}") if length > 0 else 1.0
+    # Magnified by 1 / gain, the formula's arrow ends where the step aims: exactly at x0
+    # for the random walk (gain = 1 / t), at gamma_t x0 for DDPM (1 / gain to 3 digits).
+    scale = float(t) if walk_rule else float(f"{1 / aim.gain:.3g}")
+    aim_point = None if walk_rule else aim.gamma * x0_arr
     fig_col, numbers_col = st.columns([3, 2])
     with fig_col:
         fig = figures.bridge_figure(x0_arr, xt_arr, est.mean_step, est.formula,
-                                    model.data.points, scale)
+                                    model.data.points, scale, aim_point,
+                                    "γ_t x0 (where the mean step aims) and 0")
         # Zoom to x0, x_t and the formula's arrow (the step is small next to the whole
         # data); a noisy Monte Carlo arrow (large t: magnified hundreds of times) may
         # leave the view rather than shrink the rest to a dot.
@@ -222,10 +311,65 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
                            > half)
         plotly_frame.show(fig, key="chart_bridge", alt=(
             f"The start x0, the point x_t at t = {t}, and the mean last step drawn from x_t, "
-            f"magnified {scale:g} times: Monte Carlo and formula."))
+            f"magnified {times(scale)} times: Monte Carlo and formula."))
     with numbers_col:
-        bridge_numbers(est, formula_text, walks, float(model.schedule.sigma[t]))
-    shared.sentence(bridge_sentence(est, t, scale, walk_rule, mc_off_view))
+        bridge_numbers(est, walk_rule, walks, float(model.schedule.sigma[t]))
+    shared.what_you_see(
+        bridge_bullets(est, check_estimate(est), aim, scale, walk_rule, mc_off_view, walks,
+                       float(model.schedule.sigma[t])),
+        heading=f"at t = {t:,}:")
+
+
+def bridge_introduction(active: shared.Active, walk_rule: bool) -> None:
+    if walk_rule:
+        st.markdown(
+            "Each step of a walk is pure chance. But take all the walks that started at "
+            "$x_0$ **and** are at $x_t$ now: on average, their last step "
+            "$x_{t-1} - x_t$ points back toward $x_0$. This is what the network learns, "
+            "at a noisy point: which way back to the data. Below, hundreds of thousands "
+            "of simulated walks show it.")
+    else:
+        st.markdown(
+            "Each step of a walk is pure chance. But take all the walks that started at "
+            "$x_0$ **and** are at $x_t$ now: on average their last step "
+            "$x_{t-1} - x_t$ points toward $\\gamma_t x_0$, between $x_0$ and the origin "
+            "($\\gamma_t \\approx 1$ at small t; $\\approx 0$ at large t, where the cloud "
+            "has forgotten $x_0$ and, run backward, is pulled to 0 as it was forward). "
+            "Divide every point by $\\alpha_t$, and DDPM becomes a plain random walk whose "
+            "mean last step points back to $x_0$ at every t: the random walk's story.")
+        if active.source == "pretrained":
+            st.button("Show this on the random walk", on_click=use_random_walk,
+                      help="Switches the sidebar's noise process to the random walk.")
+    with st.expander("The maths, and what a standard error is"):
+        st.markdown(
+            "For the random walk, $\\mathbb E[x_{t-1} - x_t \\mid x_t, x_0] = "
+            "\\dfrac{x_0 - x_t}{t}$: the walk pinned at both ends is a **Brownian "
+            "bridge**, and on average it covers the remaining distance in equal parts. "
+            "For any Gaussian path the left side is the mean of the **posterior** "
+            "$q(x_{t-1} \\mid x_t, x_0)$ (where the walk was one step earlier, given both "
+            "its ends) minus $x_t$; the DDPM sampler uses the same posterior. Written out, "
+            "it is $g_t (\\gamma_t x_0 - x_t)$: the step aims at $\\gamma_t x_0$ and "
+            "covers the share $g_t$ of the way. The random walk has $\\gamma_t = 1$, "
+            "$g_t = 1/t$. For DDPM, $y_t = x_t / \\alpha_t$ is a random walk from $x_0$ "
+            "with noise $r_t = \\sigma_t / \\alpha_t$ (Karras et al. 2022), and "
+            "$\\mathbb E[y_{t-1} - y_t \\mid y_t, x_0] = (1 - r_{t-1}^2 / r_t^2)"
+            "(x_0 - y_t)$: the bridge again.\n\n"
+            "**Monte Carlo** means estimating by simulation: here, averaging the last "
+            "step of many simulated walks. Its **standard error** is how far that average "
+            "would typically move if the simulation were run again with new walks: the "
+            "scatter of one walk's step divided by $\\sqrt{\\text{walks kept}}$. Two "
+            "estimates that differ by less than about three standard errors agree as well "
+            "as chance allows.\n\n"
+            f"Walks are kept if they end within a window of {NARROW_WINDOW:g} σ_t around "
+            f"$x_t$, widened to {WIDE_WINDOW:g} σ_t where the narrow one leaves the mean step "
+            f"under {NOISY:g} standard errors long.")
+    st.info(
+        "The seed article writes $\\mathbb E[x_{99} - x_{100} \\mid x_0] = "
+        "\\mathbb E[x_0 - x_{100} \\mid x_0] / 100$, conditioning on $x_0$ alone. For the "
+        "random walk both sides are then **zero**: each step is independent of where the "
+        "walk began. The claim holds when we condition on **both** $x_0$ and $x_t$: "
+        "$\\mathbb E[x_{t-1} - x_t \\mid x_t, x_0]$. That is what is simulated here.",
+        icon="✏️")
 
 
 def bridge_controls(paths: np.ndarray, t: int) -> tuple[tuple[float, float],
@@ -253,34 +397,77 @@ def bridge_controls(paths: np.ndarray, t: int) -> tuple[tuple[float, float],
     return x0, (round(x, 3), round(y, 3)), walks
 
 
-def bridge_numbers(est: LastStepEstimate, formula_text: str, walks: int,
+def bridge_numbers(est: LastStepEstimate, walk_rule: bool, walks: int,
                    sigma_t: float) -> None:
+    # \\mid, not "|": a bare "|" would split the markdown table's cell.
+    formula_text = "(x_0 - x_t) / t" if walk_rule else "E[x_{t-1} \\mid x_t, x_0] - x_t"
+    d = step_digits(est.formula) + 1
     st.markdown(
         "| | first | second |\n|---|---:|---:|\n"
-        f"| Monte Carlo mean of $x_{{t-1}} - x_t$ | {est.mean_step[0]:+.4f} | "
-        f"{est.mean_step[1]:+.4f} |\n"
-        f"| its standard error | {est.std_error[0]:.4f} | {est.std_error[1]:.4f} |\n"
-        f"| formula ${formula_text}$ | {est.formula[0]:+.4f} | {est.formula[1]:+.4f} |")
-    st.caption(f"Walks kept: {est.kept:,} of {walks:,} (those that ended within "
-               f"{est.radius:.3f} = {est.radius / sigma_t:.1f} σ_t of x_t; "
-               f"{WIDE_WINDOW:g} σ_t where {NARROW_WINDOW:g} σ_t leaves the mean step under "
-               f"{NOISY:g} standard errors long).")
+        f"| Monte Carlo mean of $x_{{t-1}} - x_t$ | {est.mean_step[0]:+.{d}f} | "
+        f"{est.mean_step[1]:+.{d}f} |\n"
+        f"| its standard error | {est.std_error[0]:.{d}f} | {est.std_error[1]:.{d}f} |\n"
+        f"| formula ${formula_text}$ | {est.formula[0]:+.{d}f} | {est.formula[1]:+.{d}f} |")
+    st.caption(f"Walks kept: {est.kept:,} of {walks:,}, those that ended within "
+               f"{est.radius / sigma_t:.1f} σ_t of x_t (see the maths above).")
 
 
-def bridge_sentence(est: LastStepEstimate, t: int, scale: float, walk_rule: bool,
-                    mc_off_view: bool) -> str:
-    if np.all(est.std_error == 0):
-        agree = "they are exactly equal: at t = 1 the step before is x_0 itself."
+def bridge_bullets(est: LastStepEstimate, check: BridgeCheck, aim: StepAim, scale: float,
+                   walk_rule: bool, mc_off_view: bool, walks: int,
+                   sigma_t: float) -> list[str]:
+    digits = step_digits(est.formula)
+    bullets = [f"Monte Carlo: the {est.kept:,} walks that ended at x_t took on average the "
+               f"last step {vec(est.mean_step, digits)}.",
+               f"Formula: {vec(est.formula, digits)}."]
+    if walk_rule:
+        bullets.append(f"Magnified {times(scale)} times (t times), the formula's arrow lands "
+                       "exactly on x_0.")
     else:
-        z = float(np.max(np.abs(est.mean_step - est.formula) / est.std_error))
-        agree = f"they differ by at most {z:.1f} standard errors."
-    target = "lands on x_0" if walk_rule else "points back toward the data"
-    noisy = (" The Monte Carlo arrow, magnified as much, leaves the view: at large t one "
-             "walk's step is far larger than the mean step, so its average is noisy; "
-             "simulate more walks." if mc_off_view else "")
-    return (f"at t = {t}, the {est.kept:,} walks that ended at x_t took on average the last "
-            f"step {vec(est.mean_step)}; the formula gives {vec(est.formula)}, and {agree} "
-            f"Magnified {scale:g} times, the formula's arrow {target}.{noisy}")
+        bullets.append(f"Magnified {times(scale)} times, the formula's arrow lands on γ_t x_0 "
+                       f"with γ_t = {aim.gamma:.2f} (the pink diamond): "
+                       + ("practically x_0 itself." if aim.gamma > 0.95 else
+                          "between x_0 and the origin." if aim.gamma > 0.05 else
+                          "practically the origin."))
+    bullets.append(agreement_bullet(check, est.radius / sigma_t))
+    if check.lost_in_noise:
+        bullets += lost_in_noise_bullets(check, walks)
+    elif mc_off_view:
+        bullets.append("The Monte Carlo arrow, magnified as much, leaves the view: "
+                       "magnification enlarges its error too.")
+    return bullets
+
+
+def agreement_bullet(check: BridgeCheck, window: float) -> str:
+    """`window`: the kept walks' window, in units of sigma_t."""
+    if check.signal == float("inf"):
+        return ("They agree exactly: at t = 1 the step before is x_0 itself, the same for "
+                "every walk.")
+    if check.agrees and check.lost_in_noise:
+        return (f"They agree within the Monte Carlo's error ({check.difference:.1f} "
+                "standard errors apart), but here that error is larger than the step "
+                "itself.")
+    if check.agrees:
+        return (f"They agree: {check.difference:.1f} standard errors apart, within what "
+                f"chance alone gives (up to about {AGREE:g}).")
+    return (f"They differ by {check.difference:.1f} standard errors, more than chance "
+            f"usually gives (up to about {AGREE:g}). Part of it is the window the kept walks "
+            f"end in, which shifts their mean by about {window_bias(window):.0%} of the step.")
+
+
+def lost_in_noise_bullets(check: BridgeCheck, walks: int) -> list[str]:
+    away = (" Here it even points away from where the formula's arrow does."
+            if check.cosine < 0 else "")
+    bullets = [f"The mean step is lost in the noise: the formula's step is only "
+               f"{check.signal:.1f} standard errors long, so the Monte Carlo arrow's "
+               f"direction is mostly chance.{away}"]
+    if walks < check.walks_needed <= WALK_COUNTS[-1]:
+        bullets.append(f"Simulating {WALK_COUNTS[-1]:,} walks would bring it out.")
+    elif check.walks_needed > WALK_COUNTS[-1]:
+        bullets.append(f"Bringing it out would take about {about(check.walks_needed)} walks, "
+                       "far more than this page simulates: one walk's last step scatters "
+                       "far more than the mean step, which shrinks as t grows. Trust the "
+                       "formula here.")
+    return bullets
 
 
 # ---------------------------------------------------------------- the page

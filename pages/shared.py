@@ -237,6 +237,13 @@ def sentence(text: str) -> None:
     st.markdown(f"**What you see:** {text}")
 
 
+def what_you_see(bullets: Sequence[str], heading: str = "") -> None:
+    """What a figure shows right now, as short bullets of measured numbers (one block, so
+    it reads as one "What you see" like `sentence`); `heading` follows the label."""
+    st.markdown(f"**What you see:**{' ' + heading if heading else ''}\n"
+                + "\n".join(f"- {b}" for b in bullets))
+
+
 def predict_then_look(question: str, answer: str, key: str) -> None:
     """A question the student answers in their head before moving a control; the answer
     (computed for the current choice by the caller) shows only on request."""
@@ -256,9 +263,12 @@ def t_options(T: int, allow_zero: bool, spacing: str = "linear") -> list[int]:
 
 
 def url_t_slider(label: str, T: int, allow_zero: bool, default_fraction: float,
-                 key: str = "t", spacing: str = "linear", **kwargs: Any) -> int:
+                 key: str = "t", spacing: str = "linear",
+                 sigma: Sequence[float] | None = None, **kwargs: Any) -> int:
     """The time slider over t_options, bound to the URL as ?t=; it starts at
     `default_fraction` of its length (in sigma for the random walk: 0.1 is sigma_T / 10).
+    Given the schedule's `sigma` (index t), every time it shows (the current one and both
+    ends) reads "t = 655 (σ_t = 0.64)": the noise level beside the step count.
 
     T depends on the active process (ddpm 200, random walk 65,536, or a user's model), so
     when T changes (another process) the slider keeps its position (a fraction of its
@@ -282,6 +292,8 @@ def url_t_slider(label: str, T: int, allow_zero: bool, default_fraction: float,
         value = at_position(position[1])
     if snap(value) != st.session_state[key]:
         st.session_state[key] = snap(value)
+    if sigma is not None:
+        kwargs.setdefault("format_func", lambda t: f"t = {t:,} (σ_t = {sigma[t]:.2f})")
     value = st.select_slider(label, options, key=key, **kwargs)
     st.session_state[f"_{key}_position"] = (T, whole.index(value) / (len(whole) - 1))
     show_url_note(key, value, default)

@@ -76,10 +76,17 @@ def t_slider(at: AppTest) -> Any:
     return at.select_slider(key="t")
 
 
+def t_options(at: AppTest) -> list[int]:
+    """The times the t slider offers. AppTest lists them as shown: "655", or with the
+    noise level beside them (shared.url_t_slider's `sigma`), "t = 655 (σ_t = 0.64)"."""
+    return [int(re.search(r"\d[\d,]*", option).group().replace(",", ""))
+            for option in t_slider(at).options]
+
+
 def t_range(at: AppTest) -> tuple[int, int]:
     """The first and last time the t slider offers."""
-    options = t_slider(at).options
-    return int(options[0]), int(options[-1])
+    options = t_options(at)
+    return options[0], options[-1]
 
 
 def move(at: AppTest, key: str, value: object) -> AppTest:
@@ -165,3 +172,38 @@ def sentences(at: AppTest) -> list[str]:
 def warnings(at: AppTest) -> str:
     """All warnings on the page as one string (where invalid links are reported)."""
     return " ".join(w.value for w in at.warning)
+
+
+def answer(at: AppTest, key: str) -> str:
+    """The answer of the page's "Predict, then look" prompt `key` (shared.predict_then_look),
+    revealed by its toggle; fails the test if the page raised."""
+    at.toggle(key=f"_predict_{key}").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    question = next(i for i, m in enumerate(at.markdown)
+                    if m.value.startswith("**Predict, then look:**"))
+    return at.markdown[question + 1].value
+
+
+def bullets(text: str) -> list[str]:
+    """The bullets of a "What you see" block (shared.what_you_see), without the "- "."""
+    return [line[2:] for line in text.splitlines() if line.startswith("- ")]
+
+
+# A number as a reader sees one: 3, 0.25, 65,536, -0.01 (not the 0 of x_0 or t-1).
+NUMBER = re.compile(r"(?<![\w.^\-])[-+−]?\d+(?:,\d{3})*(?:\.\d+)?")
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers in a paragraph of text, LaTeX ($...$) left out."""
+    return NUMBER.findall(re.sub(r"\$\$.*?\$\$|\$.*?\$", " ", text, flags=re.S))
+
+
+def crowded_paragraphs(at: AppTest, limit: int = 3) -> list[str]:
+    """Paragraphs and bullets shown outside the expanders (markdown, captions, info boxes;
+    tables aside) with more than `limit` numbers in them."""
+    in_expanders = {m.value for e in at.expander for m in e.markdown}
+    texts = [e.value for kind in ("markdown", "caption", "info", "warning")
+             for e in at.get(kind) if e.value not in in_expanders]
+    units = [unit for text in texts for part in re.split(r"\n\s*\n", text)
+             for unit in part.splitlines() if not unit.lstrip().startswith("|")]
+    return [unit for unit in units if len(numbers_in(unit)) > limit]

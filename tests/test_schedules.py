@@ -176,3 +176,16 @@ def test_noised_cloud_marginal(process: str) -> None:
     np.testing.assert_array_equal(noised_cloud(s, X0[None], 0)[0], X0.astype(np.float32))
     with pytest.raises(ValueError):
         noised_cloud(s, X0[None], s.T + 1)
+
+
+def test_noise_reaches_a_width_where_sigma_over_alpha_does() -> None:
+    from explainer.schedules import noise_reaches
+
+    walk, ddpm = make_schedule("random_walk"), make_schedule("ddpm")
+    t = noise_reaches(walk, 0.74)
+    assert walk.sigma[t] >= 0.74 > walk.sigma[t - 1]
+    assert t == int(np.ceil((0.74 / walk.sigma[1]) ** 2))  # sigma_t = s sqrt(t)
+    t = noise_reaches(ddpm, 0.74)
+    ratio = ddpm.sigma / ddpm.alpha
+    assert ratio[t] >= 0.74 > ratio[t - 1]
+    assert noise_reaches(ddpm, 1e9) == ddpm.T

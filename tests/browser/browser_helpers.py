@@ -8,6 +8,7 @@ the value shown is in aria-valuetext).
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -173,7 +174,9 @@ def slider(page: Page, key: str) -> Any:
 def slider_value(page: Page, key: str) -> float:
     """The value the slider shows. Its input's own value is an index from 0 (a 1..100
     slider has input min 0, max 99), so read the accessible value text instead."""
-    return float(slider(page, key).get_attribute("aria-valuetext"))
+    # The t sliders show the noise level beside t ("t = 655 (σ_t = 0.64)"): the first number.
+    text = slider(page, key).get_attribute("aria-valuetext") or ""
+    return float(re.search(r"-?\d[\d,]*(?:\.\d+)?", text).group().replace(",", ""))
 
 
 def press_slider(page: Page, key: str, press: str | None = None, times: int = 1) -> None:
