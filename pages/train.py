@@ -139,7 +139,7 @@ def on_upload() -> None:
         model, samples = load_upload(file.getvalue(), file.name)
     except CheckpointError as exc:
         # As written: the file's name and contents are the uploader's, never Markdown.
-        st.session_state[NOTICE_KEY] = ("error", f"{shared.literal(str(exc))} Nothing was "
+        st.session_state[NOTICE_KEY] = ("error", f"{shared.literal(str(exc))}. Nothing was "
                                         "changed.")
         return
     store(model, samples, None, f"uploaded from {shared.literal(file.name)}")
