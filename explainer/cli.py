@@ -1,7 +1,8 @@
 """Command line: ``python -m explainer COMMAND ...`` (``--help`` on each command).
 
 For scripting, classroom preparation and checking. Arrays are saved with numpy
-(.npy float32, .npz for several). A bad argument exits with status 2 and one line.
+(.npy float32, .npz for several). A bad argument exits with status 2 and one line; every
+size has an upper bound (explainer/limits.py), checked before anything is allocated.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explainer import checkpoints
+from explainer import checkpoints, limits
 from explainer.datasets import DATASET_NAMES, make_dataset, parse_label
 from explainer.fields import grid_field
 from explainer.guidance import Guidance
@@ -52,6 +53,41 @@ def positive_float(text: str) -> float:
     return value
 
 
+def count(lo: int, hi: int) -> Callable[[str], int]:
+    """An argument type: a whole number in lo..hi (explainer/limits.py's bounds)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number, got {limits.shown(text)}") from None
+        try:
+            return limits.check_count("the value", value, lo, hi)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+def training_seconds(text: str) -> float:
+    """An argument type: a training time in (0, MAX_TRAIN_SECONDS] seconds."""
+    value = positive_float(text)
+    if not value <= limits.MAX_TRAIN_SECONDS:  # also inf and nan
+        raise argparse.ArgumentTypeError(
+            f"must be at most {limits.MAX_TRAIN_SECONDS:g} seconds, got {text}")
+    return value
+
+
+def class_name(text: str) -> str:
+    """An argument type: a class name or index, of a sane length."""
+    if len(text) > limits.MAX_NAME_CHARS:
+        raise argparse.ArgumentTypeError(f"a class name has at most {limits.MAX_NAME_CHARS} "
+                                         f"characters, got {len(text):,}")
+    return text
+
+
+SEED = count(0, limits.MAX_SEED)
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not the whole usage text
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -63,14 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("data", help="draw a labelled dataset (.npz: points, labels)")
     c.add_argument("--dataset", choices=DATASET_NAMES, required=True)
-    c.add_argument("--n", type=positive_int, default=2000)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--n", type=count(1, limits.MAX_DRAWN_POINTS), default=2000)
+    c.add_argument("--seed", type=SEED, default=0)
     c.add_argument("--out", type=Path, required=True)
     c.set_defaults(run=cmd_data)
 
     c = sub.add_parser("schedule", help="the noise schedule (.npz: alpha, sigma; index t)")
     c.add_argument("--process", choices=PROCESS_NAMES, required=True)
-    c.add_argument("--T", type=positive_int, default=0, help="steps (default per process)")
+    c.add_argument("--T", type=count(limits.MIN_T, limits.MAX_T), default=0,
+                   help="steps (default per process)")
     c.add_argument("--out", type=Path, required=True)
     c.set_defaults(run=cmd_schedule)
 
@@ -78,11 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dataset", choices=DATASET_NAMES, required=True)
     c.add_argument("--process", choices=PROCESS_NAMES, required=True)
     budget = c.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=positive_int, default=None)
-    budget.add_argument("--seconds", type=positive_float, default=None)
-    c.add_argument("--hidden", type=positive_int, default=128)
-    c.add_argument("--depth", type=positive_int, default=3)
-    c.add_argument("--seed", type=int, default=0)
+    budget.add_argument("--steps", type=count(1, limits.MAX_TRAIN_STEPS), default=None)
+    budget.add_argument("--seconds", type=training_seconds, default=None)
+    c.add_argument("--hidden", type=count(limits.MIN_HIDDEN, limits.MAX_HIDDEN), default=128)
+    c.add_argument("--depth", type=count(1, limits.MAX_DEPTH), default=3)
+    c.add_argument("--seed", type=SEED, default=0)
     c.add_argument("--out", type=Path, required=True)
     c.set_defaults(run=cmd_train)
 
@@ -90,12 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(c)
     c.add_argument("--ideal", action="store_true", help="use the exact ideal denoiser")
     c.add_argument("--sampler", choices=SAMPLER_NAMES, required=True)
-    c.add_argument("--steps", type=positive_int, default=None,
+    c.add_argument("--steps", type=count(1, limits.MAX_T), default=None,
                    help="default: T, or 1,000 if T is larger (Karras-spaced for the "
                         "random walk)")
-    c.add_argument("--n", type=positive_int, default=2000)
+    c.add_argument("--n", type=count(1, limits.MAX_SAMPLES), default=2000)
     _guidance_arguments(c)
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=SEED, default=0)
     c.add_argument("--trajectory", action="store_true",
                    help="save (steps+1, n, 2) instead of the final (n, 2)")
     c.add_argument("--out", type=Path, required=True)
@@ -106,13 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--ideal", action="store_true", help="use the exact ideal denoiser")
     c.add_argument("--data", type=Path, help="with --ideal: training points from this .npz")
     c.add_argument("--t", type=int, required=True)
-    c.add_argument("--grid", type=positive_int, default=32)
+    c.add_argument("--grid", type=count(limits.MIN_GRID, limits.MAX_GRID), default=32)
     _guidance_arguments(c)
     c.add_argument("--out", type=Path, required=True)
     c.set_defaults(run=cmd_field)
 
     c = sub.add_parser("pretrain", help="(re)make the pretrained checkpoints in assets/")
-    c.add_argument("--steps", type=positive_int, default=None,
+    c.add_argument("--steps", type=count(1, limits.MAX_TRAIN_STEPS), default=None,
                    help="optimiser steps per model (default per process: "
                         + ", ".join(f"{k} {v}" for k, v in PRETRAIN_STEPS.items()) + ")")
     c.add_argument("--dataset", choices=DATASET_NAMES, action="append")
@@ -133,9 +170,10 @@ def _model_arguments(c: argparse.ArgumentParser) -> None:
 
 
 def _guidance_arguments(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--label", help="class name or index (default: unconditional)")
+    c.add_argument("--label", type=class_name,
+                   help="class name or index (default: unconditional)")
     c.add_argument("--guidance", type=float, default=1.0, help="w: 0 uncond, 1 cond, >1 guided")
-    c.add_argument("--negative", help="class to push away from")
+    c.add_argument("--negative", type=class_name, help="class to push away from")
 
 
 def load_model(args: argparse.Namespace) -> TrainedModel:
@@ -153,9 +191,13 @@ def guidance_from(args: argparse.Namespace, names: tuple[str, ...]) -> Guidance:
 
 
 def _save(path: Path, **arrays: np.ndarray) -> None:
+    """Write exactly `path` (numpy would add a missing .npy or .npz itself)."""
     if path.suffix == ".npy" and len(arrays) != 1:  # else: "too many values to unpack"
         raise UsageError(f"{path}: this command writes several arrays "
                          f"({', '.join(arrays)}); give an .npz file")
+    if path.suffix not in (".npy", ".npz"):
+        kinds = ".npz or .npy" if len(arrays) == 1 else ".npz"
+        raise UsageError(f"{path}: give a file name ending in {kinds}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
         (array,) = arrays.values()
@@ -207,6 +249,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
     model = load_model(args)
     eps_model = model.ideal() if args.ideal else model.denoiser()
     steps = args.steps or model.schedule.default_sampling_steps
+    if args.n * steps > limits.MAX_SAMPLE_POINT_STEPS:  # the sampler keeps every step
+        raise UsageError(f"--n {args.n:,} samples x {steps:,} steps is more than "
+                         f"{limits.MAX_SAMPLE_POINT_STEPS:,} point-steps; give a smaller "
+                         "--n or --steps")
     traj = sample(eps_model, model.schedule, args.sampler, args.n, steps,
                   guidance_from(args, model.class_names), args.seed)
     _save(args.out, x=traj.xs if args.trajectory else traj.final)
@@ -227,16 +273,45 @@ def cmd_field(args: argparse.Namespace) -> None:
 def _ideal_from_file(path: Path, model: TrainedModel) -> IdealDenoiser:
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
+    need = f"{path}: need an .npz with an array 'points' (n, 2)"
     try:
-        with np.load(path) as npz:
+        npz = np.load(path)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise UsageError(need)
+        with npz:
+            n = _points_in(npz, path, need)
             points = np.asarray(npz["points"], dtype=np.float32)
             labels = (np.asarray(npz["labels"], dtype=np.int64) if "labels" in npz
-                      else np.zeros(len(points), dtype=np.int64))
+                      else np.zeros(n, dtype=np.int64))
     except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"{path}: need an .npz with an array 'points' (n, 2): {exc}") from None
-    if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
+        raise UsageError(f"{need}: {exc}") from None
+    if points.shape != (n, 2) or not np.isfinite(points).all():
         raise UsageError(f"{path}: 'points' must be finite and of shape (n, 2)")
     return IdealDenoiser(model.schedule, points, labels, model.num_classes)
+
+
+def _points_in(npz: np.lib.npyio.NpzFile, path: Path, need: str) -> int:
+    """How many points the file holds, read from the arrays' .npy headers before any
+    array is read, and checked against MAX_DATA_POINTS."""
+    if "points" not in npz:
+        raise UsageError(need)
+    n = _stored_shape(npz, "points")[0]
+    if n > limits.MAX_DATA_POINTS:
+        raise UsageError(f"{path}: {n:,} points; the ideal denoiser takes at most "
+                         f"{limits.MAX_DATA_POINTS:,}")
+    if "labels" in npz and _stored_shape(npz, "labels") != (n,):
+        raise UsageError(f"{path}: 'labels' must hold one class per point")
+    return n
+
+
+def _stored_shape(npz: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...]:
+    """The shape of `key` from its .npy header (ValueError if it has none)."""
+    with npz.zip.open(f"{key}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape = header(f)[0]
+    return shape if len(shape) else (0,)
 
 
 def cmd_pretrain(args: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from explainer.guidance import UNCONDITIONAL, Guidance, guided_eps
+from explainer.limits import MAX_GRID, MIN_GRID, check_count
 from explainer.model import EpsModel
 from explainer.schedules import Schedule
 
@@ -25,8 +26,7 @@ VIEW_EXTENT = 2.0  # the grid covers [-2, 2]^2: the data's box plus a margin
 
 def grid(size: int, extent: float = VIEW_EXTENT) -> np.ndarray:
     """(size*size, 2) float32 grid points, row-major over y then x."""
-    if not 2 <= size <= 256:
-        raise ValueError(f"grid size must be in 2..256, got {size}")
+    check_count("the grid size", size, MIN_GRID, MAX_GRID)
     axis = np.linspace(-extent, extent, size, dtype=np.float32)
     gx, gy = np.meshgrid(axis, axis)
     return np.stack([gx.ravel(), gy.ravel()], axis=1)

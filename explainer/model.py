@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from explainer import limits
 from explainer.schedules import Prior, Schedule
 
 
@@ -36,11 +37,20 @@ class ModelConfig:
     seed: int = 0  # draws the fixed Fourier frequencies
 
     def check(self) -> ModelConfig:
-        if self.num_classes < 1:
-            raise ValueError("a model needs at least one class")
-        if not 8 <= self.hidden <= 1024 or not 1 <= self.depth <= 8:
-            raise ValueError(f"model size out of range: hidden {self.hidden} (8..1024), "
-                             f"depth {self.depth} (1..8)")
+        """This config if every size is a whole number within explainer/limits.py's
+        bounds (a checkpoint's config is read from a file), else ValueError."""
+        sizes = (("the number of classes", self.num_classes, 1, limits.MAX_CLASSES),
+                 ("the hidden width", self.hidden, limits.MIN_HIDDEN, limits.MAX_HIDDEN),
+                 ("the depth", self.depth, 1, limits.MAX_DEPTH),
+                 ("fourier_features", self.fourier_features, 1, limits.MAX_EMBEDDING),
+                 ("time_dim", self.time_dim, 2, limits.MAX_EMBEDDING),
+                 ("label_dim", self.label_dim, 1, limits.MAX_EMBEDDING),
+                 ("the model's seed", self.seed, 0, limits.MAX_SEED))
+        for what, value, lo, hi in sizes:
+            limits.check_count(what, value, lo, hi)
+        if self.time_dim % 2:  # the sinusoidal embedding is sin and cos pairs
+            raise ValueError(f"time_dim must be even, got {self.time_dim}")
+        limits.check_finite("fourier_scale", self.fourier_scale, 0.0, 1e3)
         return self
 
 

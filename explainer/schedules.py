@@ -20,6 +20,8 @@ from typing import Literal, get_args
 import numpy as np
 import torch
 
+from explainer.limits import MAX_T, MIN_T, check_count
+
 ProcessName = Literal["ddpm", "random_walk"]
 PROCESS_NAMES: tuple[str, ...] = get_args(ProcessName)
 
@@ -67,9 +69,8 @@ class ProcessConfig:
 
     def resolved(self) -> ProcessConfig:
         check_process_name(self.name)
-        T = self.T or DEFAULT_STEPS[self.name]
-        if T < 2:
-            raise ValueError(f"a process needs at least 2 steps, got T = {T}")
+        # Before any array of T + 1 numbers exists (a checkpoint's T may be 10^9).
+        T = check_count("a process's steps T", self.T or DEFAULT_STEPS[self.name], MIN_T, MAX_T)
         return ProcessConfig(self.name, T)
 
 

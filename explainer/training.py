@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from explainer import limits
 from explainer.datasets import Dataset, check_dataset_name, make_dataset
 from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
@@ -52,14 +53,15 @@ class TrainConfig:
         defaults change: a trained model records the T it was trained at)."""
         check_dataset_name(self.dataset)
         resolved = replace(self, process=self.process.resolved())
-        if self.seconds is None and not 1 <= self.steps <= 1_000_000:
-            raise ValueError(f"steps must be in 1..1000000, got {self.steps}")
-        if self.seconds is not None and not 0 < self.seconds <= 3600:
-            raise ValueError(f"seconds must be in (0, 3600], got {self.seconds}")
+        if self.seconds is None:
+            limits.check_count("steps", self.steps, 1, limits.MAX_TRAIN_STEPS)
+        elif not 0 < limits.check_finite("seconds", self.seconds, 0, limits.MAX_TRAIN_SECONDS):
+            raise ValueError(f"seconds must be more than 0, got {self.seconds}")
         if not 0.0 <= self.label_dropout < 1.0:
             raise ValueError("label_dropout must be in [0, 1)")
-        if self.n_data < 10 or self.batch < 1:
-            raise ValueError("need at least 10 training points and a batch of at least 1")
+        limits.check_count("the number of training points", self.n_data,
+                           limits.MIN_DATA_POINTS, limits.MAX_DATA_POINTS)
+        limits.check_count("the batch", self.batch, 1, limits.MAX_BATCH)
         return resolved
 
 

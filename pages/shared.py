@@ -9,6 +9,8 @@ st.cache_data with bounded max_entries, keyed by small quantised values and a mo
 from __future__ import annotations
 
 import gc
+import math
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -65,6 +67,7 @@ PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
                   "random_walk": "Random walk (variance exploding)"}
 USER_MODEL_KEY = "user_model"  # session_state: (uuid, TrainedModel) of this session's model
 PENDING_SOURCE_KEY = "_pending_source"  # a "Using" switch requested after the radio was drawn
+NOTE_VALUE_CHARS = 40  # a link's value is quoted in a note up to this many characters
 
 
 # ---------------------------------------------------------------- URL-bound controls
@@ -83,10 +86,33 @@ def seed_from_url(key: str, default: T, parse: Callable[[str], T]) -> None:
     if raw is not None:
         try:
             value = parse(raw)
-        except (ValueError, TypeError) as exc:
+        # ArithmeticError: e.g. OverflowError from int(float("inf")) in a parser of a page.
+        except (ValueError, TypeError, ArithmeticError) as exc:
             st.session_state[_note_key(key)] = (
-                f"The link's `{key}={raw}` was not used ({exc}); showing {key} = {default}.")
+                f"The link's {literal(f'{key}={shortened(raw)}')} was not used ({exc}); "
+                f"showing {key} = {default}.")
     st.session_state[key] = value
+
+
+def shortened(text: str, width: int = NOTE_VALUE_CHARS) -> str:
+    """`text` at most `width` characters long (a link can carry kilobytes)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def literal(text: str) -> str:
+    """`text` as a Markdown code span, for st.warning / st.error (which render Markdown):
+    shown exactly as written, never as a link, an image, HTML, LaTeX or colour.
+
+    The fence is one backtick longer than any run of backticks in `text`, so nothing
+    inside can close it; CommonMark reads a code span's content literally, and one that
+    opens first takes precedence over any construct starting inside it. Line breaks
+    (which could end the paragraph, and the span) become spaces.
+    """
+    line = "".join(c if c.isprintable() else " " for c in text)
+    fence = "`" * (1 + max((len(run) for run in re.findall("`+", line)), default=0))
+    if not line or line[0] in ("`", " ") or line[-1] in ("`", " "):
+        line = f" {line} "  # CommonMark drops one space each side of such content
+    return f"{fence}{line}{fence}"
 
 
 def write_url(key: str, value: Any, default: Any) -> None:
@@ -116,13 +142,18 @@ def parse_choice(options: Sequence[T]) -> Callable[[str], T]:
 
 
 def parse_number(lo: float, hi: float, kind: type = int) -> Callable[[str], Any]:
+    """A parser of finite numbers in lo..hi (whole ones if kind is int). Its messages
+    never repeat the link's value: the note quotes that, shortened."""
     def parse(raw: str) -> Any:
-        value = kind(float(raw)) if kind is int else kind(raw)
-        if kind is int and float(raw) != value:
-            raise ValueError("expected a whole number")
-        if not lo <= value <= hi:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError("expected a number") from None
+        if not math.isfinite(number) or not lo <= number <= hi:
             raise ValueError(f"expected a number in {lo}..{hi}")
-        return value
+        if kind is int and not number.is_integer():
+            raise ValueError("expected a whole number")
+        return kind(number)
     return parse
 
 

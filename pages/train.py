@@ -138,10 +138,13 @@ def on_upload() -> None:
     try:
         model, samples = load_upload(file.getvalue(), file.name)
     except CheckpointError as exc:
-        st.session_state[NOTICE_KEY] = ("error", f"{exc}. Nothing was changed.")
+        # As written: the file's name and contents are the uploader's, never Markdown.
+        st.session_state[NOTICE_KEY] = ("error", f"{shared.literal(str(exc))}. Nothing was "
+                                        "changed.")
         return
-    store(model, samples, None, f"uploaded from {file.name}")
-    st.session_state[NOTICE_KEY] = ("success", f"Loaded {file.name}: now your model.")
+    store(model, samples, None, f"uploaded from {shared.literal(file.name)}")
+    st.session_state[NOTICE_KEY] = ("success", f"Loaded {shared.literal(file.name)}: now your "
+                                    "model.")
 
 
 def pretrain_recipe() -> str:

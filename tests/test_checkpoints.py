@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from explainer import checkpoints
+from explainer import checkpoints, limits
 from explainer.checkpoints import CheckpointError, pretrained_path
 from explainer.datasets import DATASET_NAMES, make_dataset
 from explainer.metrics import Quality
@@ -180,6 +181,37 @@ def test_non_finite_weights(tiny_model, tmp_path: Path, key: str) -> None:
 ])
 def test_inconsistent_contents(tiny_model, tmp_path: Path, edit, fragment: str) -> None:
     assert_fails_cleanly(corrupted(tiny_model, tmp_path, edit), fragment)
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    # Every stored size beyond explainer/limits.py's bound is refused naming the bound
+    # (tests/test_bad_input.py has the ones that used to allocate first).
+    (lambda raw: raw["model_config"].update(hidden=10**6), f"{limits.MAX_HIDDEN:,}"),
+    (lambda raw: raw["model_config"].update(depth=10**6), f"at most {limits.MAX_DEPTH}"),
+    (lambda raw: raw["model_config"].update(num_classes=10**9), f"at most {limits.MAX_CLASSES}"),
+    (lambda raw: raw["model_config"].update(time_dim=33), "even"),
+    (lambda raw: raw["model_config"].update(hidden=64.0), "whole number"),
+    (lambda raw: raw["train_config"].update(batch=10**12), f"{limits.MAX_BATCH:,}"),
+    (lambda raw: raw["train_config"].update(steps=10**12), f"{limits.MAX_TRAIN_STEPS:,}"),
+    (lambda raw: raw["train_config"].update(n_data=10**9), f"{limits.MAX_DATA_POINTS:,}"),
+    (lambda raw: raw.update(steps_trained=-5), "steps_trained"),
+    (lambda raw: raw.update(steps_trained=10**30), "steps_trained"),
+    (lambda raw: raw["data"].update(class_names=["inner", "middle", "<b>outer</b>"]),
+     "datasets"),
+])
+def test_stored_sizes_beyond_the_limits(tiny_model, tmp_path: Path, edit, fragment: str) -> None:
+    assert_fails_cleanly(corrupted(tiny_model, tmp_path, edit), fragment)
+
+
+def test_an_archive_torch_did_not_write_is_refused(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """torch.save stores its records uncompressed; a compressed one could unpack a small
+    file into gigabytes inside torch.load, so it is refused before."""
+    path = tmp_path / "deflated.pt"
+    with zipfile.ZipFile(tiny_checkpoint) as src, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    assert_fails_cleanly(path, "compressed")
 
 
 @pytest.fixture(scope="module")

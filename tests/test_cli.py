@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from explainer import checkpoints
+from explainer import checkpoints, limits
 from explainer.cli import main
 from explainer.datasets import make_dataset
 from explainer.ideal import IdealDenoiser
@@ -180,12 +180,12 @@ BAD_IN_PROCESS = {
     "t above T": (["field", "{ck}", "--t", "201", "--grid", "4", "--out", "{out}/x.npz"],
                   "1..200"),
     "n zero": (["sample", "{ck}", "--sampler", "ddpm", "--n", "0", "--out", "{out}/x.npy"],
-               "positive"),
+               "at least 1"),
     "unknown process": (["schedule", "--process", "vp", "--out", "{out}/x.npz"], "vp"),
     "t below 0": (["field", "{ck}", "--t", "-1", "--grid", "4", "--out", "{out}/x.npz"],
                   "1..200"),
     "n negative": (["data", "--dataset", "spiral", "--n", "-5", "--out", "{out}/x.npz"],
-                   "positive"),
+                   "at least 1"),
     "n not a number": (["sample", "{ck}", "--sampler", "ddpm", "--n", "many",
                         "--out", "{out}/x.npy"], "many"),
     "label name unknown": (["field", "{ck}", "--t", "5", "--label", "blob", "--out",
@@ -216,6 +216,22 @@ BAD_IN_PROCESS = {
                            "5", "--seconds", "1", "--out", "{out}/x.pt"], "not allowed"),
     "several arrays to .npy": (["field", "{ck}", "--t", "5", "--grid", "3",
                                 "--out", "{out}/f.npy"], ".npz"),
+    # Sizes beyond explainer/limits.py's bounds, refused before anything is allocated
+    # (tests/test_bad_input.py has the ones that used to allocate).
+    "grid too large": (["field", "{ck}", "--t", "5", "--grid", "100000", "--out",
+                        "{out}/x.npz"], f"at most {limits.MAX_GRID}"),
+    "hidden too wide": (["train", "--dataset", "spiral", "--process", "ddpm", "--hidden",
+                         "100000", "--out", "{out}/x.pt"], f"{limits.MAX_HIDDEN:,}"),
+    "depth too deep": (["train", "--dataset", "spiral", "--process", "ddpm", "--depth", "100",
+                        "--out", "{out}/x.pt"], f"at most {limits.MAX_DEPTH}"),
+    "steps too many": (["train", "--dataset", "spiral", "--process", "ddpm", "--steps",
+                        "1000000000000", "--out", "{out}/x.pt"], f"{limits.MAX_TRAIN_STEPS:,}"),
+    "seconds infinite": (["train", "--dataset", "spiral", "--process", "ddpm", "--seconds",
+                          "inf", "--out", "{out}/x.pt"], "at most 3600"),
+    "sampler steps above any T": (["sample", "{ck}", "--sampler", "ddim", "--steps",
+                                   "1000000000", "--out", "{out}/x.npy"], f"{limits.MAX_T:,}"),
+    "seed negative": (["data", "--dataset", "spiral", "--seed", "-1", "--out", "{out}/x.npz"],
+                      "at least 0"),
     "corrupt checkpoint (in-process)": (["field", "--checkpoint", "{bad}", "--t", "5",
                                          "--out", "{out}/x.npz"], "corrupt.pt"),
 }

@@ -297,7 +297,7 @@ def test_uploads_bad_files_change_nothing_and_a_good_one_is_used() -> None:
     before = user_model(at)
     assert before is not None and before[1].data.name == "moons"
     assert using(at) == "your model"
-    assert "Loaded moons.pt" in " ".join(s.value for s in at.success)
+    assert "Loaded `moons.pt`" in " ".join(s.value for s in at.success)  # shared.literal
 
     for name, data in bad_checkpoints().items():
         at.file_uploader(key="train_upload").set_value((name, data, "application/octet-stream"))

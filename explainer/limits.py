@@ -1,0 +1,113 @@
+"""Upper bounds on every size that enters from outside: a checkpoint file, a URL, a
+command-line argument. Each is checked where the size is read, before anything of that
+size is allocated, so a crafted file or a typo gets one line instead of a server killed
+for memory.
+
+The bounds allow everything the app and the shipped checkpoints use, with headroom:
+
+==========================  ===========  ============================================
+bound                       value        why
+==========================  ===========  ============================================
+MAX_T                       262,144      process steps T. The random walk uses 65,536
+                                         (4x headroom). A loaded model holds ~40 bytes
+                                         per step (schedule, the network's c_in and
+                                         time coordinates): 10 MB at the bound; T = 10^9
+                                         would be ~40 GB.
+MAX_HIDDEN, MAX_DEPTH       1,024, 8     network width and hidden layers (the app
+                                         offers 64..256 and 2..4; shipped: 64 x 3).
+                                         1,024 x 8 is ~8.4 M weights (34 MB).
+MAX_EMBEDDING               256          Fourier features, time and label embedding
+                                         widths (shipped: 32, 32, 16).
+MAX_CLASSES                 64           classes of a model (the datasets have 2..8).
+MAX_DATA_POINTS             10,000       a model's stored training set, also the ideal
+                                         denoiser's data (and `field --data`): the app
+                                         trains on 2,000; every ideal-denoiser view
+                                         costs time in proportion.
+MAX_DRAWN_POINTS            1,000,000    `data --n`: points drawn to a file (~12 MB).
+MAX_SAMPLES                 100,000      `sample --n`.
+MAX_SAMPLE_POINT_STEPS      10,000,000   samples x sampler steps: a sampler keeps every
+                                         step's points and x0_hat (16 bytes a point a
+                                         step, ~0.3 GB at the bound with its copies); the
+                                         pages' largest run is 2,000 x 1,000.
+MAX_GRID                    256          a field's grid side (65,536 arrows; the pages
+                                         draw at most 32).
+MAX_TRAIN_STEPS             1,000,000    a training budget in optimiser steps ...
+MAX_TRAIN_SECONDS           3,600        ... or in seconds (the app offers up to 120).
+MAX_BATCH                   65,536       training batch (shipped: 1,024).
+MAX_STEPS_TRAINED           10^9         the step count a checkpoint reports.
+MAX_SEED                    2^32 - 1     seeds on the command line (pages: 0..9,999).
+MAX_NAME_CHARS              100          a class name typed on the command line.
+MAX_CHECKPOINT_BYTES        64 MB        a checkpoint file, and the unpacked size of its
+                                         records (a 1,024 x 8 network is ~34 MB; the
+                                         app's uploads stop at 5 MB, .streamlit/
+                                         config.toml). Checked before torch.load: a
+                                         compressed record could otherwise unpack a
+                                         small upload into gigabytes.
+==========================  ===========  ============================================
+
+Smaller bounds live where the value is read: the pages' controls and URL values offer
+fixed choices (pages/shared.py checks each link value against them).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+MIN_T = 2
+MAX_T = 262_144
+MIN_HIDDEN = 8
+MAX_HIDDEN = 1024
+MAX_DEPTH = 8
+MAX_EMBEDDING = 256
+MAX_CLASSES = 64
+MIN_DATA_POINTS = 10
+MAX_DATA_POINTS = 10_000
+MAX_DRAWN_POINTS = 1_000_000
+MAX_SAMPLES = 100_000
+MAX_SAMPLE_POINT_STEPS = 10_000_000
+MIN_GRID = 2
+MAX_GRID = 256
+MAX_TRAIN_STEPS = 1_000_000
+MAX_TRAIN_SECONDS = 3600.0
+MAX_BATCH = 65_536
+MAX_STEPS_TRAINED = 10**9
+MAX_SEED = 2**32 - 1
+MAX_NAME_CHARS = 100
+MAX_CHECKPOINT_BYTES = 64 * 2**20
+
+
+def shown(value: Any, width: int = 40) -> str:
+    """`value` for a message: a huge number as its order of magnitude (a 5,000-digit int
+    cannot even be turned into a string), anything else shortened to `width` chars."""
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        value = int(value)
+        if abs(value) >= 10**15:
+            digits = int(value.bit_length() * math.log10(2))
+            return f"{'-' if value < 0 else ''}~10^{digits}"
+        return f"{value:,}"
+    text = repr(value) if not isinstance(value, Real) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def check_count(what: str, value: Any, lo: int, hi: int) -> int:
+    """`value` as an int if it is a whole number in lo..hi, else ValueError naming `what`
+    and the bound (a bool, float or string is refused even if it looks whole)."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{what} must be a whole number, got {shown(value)}")
+    if value < lo:
+        raise ValueError(f"{what} must be at least {lo:,}, got {shown(value)}")
+    if value > hi:
+        raise ValueError(f"{what} must be at most {hi:,} (this app's limit), "
+                         f"got {shown(value)}")
+    return int(value)
+
+
+def check_finite(what: str, value: Any, lo: float, hi: float) -> float:
+    """`value` as a float if it is a finite number in lo..hi, else ValueError."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ValueError(f"{what} must be a number, got {shown(value)}")
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise ValueError(f"{what} must be a number in {lo:g}..{hi:g}, got {shown(value)}")
+    return float(value)
