@@ -5,7 +5,12 @@ import streamlit as st
 st.set_page_config(page_title="Diffusion models, explained in 2D", page_icon="🌀",
                    layout="wide")
 
+from explainer import shutdown  # noqa: E402
 from pages import sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
+
+# Stopping the server while a student's run or the warming computes must not abort it.
+shutdown.guard_exit(("ScriptRunner.", sampling_views.WARM_THREAD_PREFIX),
+                    hard_exit=not st.get_option("global.appTest"))
 
 PAGES = [
     ("pages/random_walks.py", "1. Random walks", "🚶",
