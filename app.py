@@ -85,8 +85,7 @@ x_T \sim \mathcal N(0, \sigma_T^2 I) \\
 navigation = st.navigation(
     [st.Page(home, title="Home", icon="🏠", default=True)]
     + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
-if navigation.title != "Home":
-    shared.model_sidebar()
+shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
 navigation.run()
 # After the page: the server's first visitor starts making the sampling page's views of the
 # default model, so that a class reaching page 3 finds them ready (once per process).
