@@ -5,8 +5,13 @@ import streamlit as st
 st.set_page_config(page_title="Diffusion models, explained in 2D", page_icon="🌀",
                    layout="wide")
 
+from explainer import shutdown  # noqa: E402
 from pages import home as home_page  # noqa: E402
 from pages import sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
+
+# Stopping the server while a student's run or the warming computes must not abort it.
+shutdown.guard_exit(("ScriptRunner.", sampling_views.WARM_THREAD_PREFIX),
+                    hard_exit=not st.get_option("global.appTest"))
 
 PAGES = [
     ("pages/random_walks.py", "1. Random walks", "🚶",
@@ -29,8 +34,7 @@ def home() -> None:
 navigation = st.navigation(
     [st.Page(home, title="Home", icon="🏠", default=True)]
     + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
-if navigation.title != "Home":
-    shared.model_sidebar()
+shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
 navigation.run()
 # After the page: the server's first visitor starts making the sampling page's views of the
 # default model, so that a class reaching page 3 finds them ready (once per process).

@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 
 import streamlit as st
 
-from explainer import figures
+from explainer import figures, shutdown
 from explainer.guidance import Guidance
 from explainer.samplers import SAMPLER_NAMES
 from explainer.trained import TrainedModel
@@ -67,27 +66,35 @@ def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, s
     return fig, numbers
 
 
-def warm_default_views(active: shared.Active) -> None:
+def warm_default_views(active: shared.Active, stop: threading.Event = shutdown.STOP) -> None:
     """Make every step count's default view (all three samplers, the trained network,
     DEFAULT_N points, seed 0, no x̂₀) into the shared caches, smallest first. A step
     count new to the server costs ~0.5 s (three samplers, their numbers, the animation):
     with this, moving the steps slider from the defaults is a cache hit for everyone.
     Runs in a background thread; the pauses let students' runs take the GIL in between,
-    and the first one lets the browser that started it draw its page first."""
+    and the first one lets the browser that started it draw its page first. Ends between
+    two views once `stop` is set (the server is stopping: explainer/shutdown.py)."""
     try:
-        time.sleep(WARM_DELAY_S)
+        if stop.wait(WARM_DELAY_S):
+            return
         for steps in step_choices(active.model.schedule.T):
             sampling_view(active, SAMPLER_NAMES, "learned", steps, DEFAULT_N, 0, False)
-            time.sleep(0.05)
+            if stop.wait(0.05):
+                return
     except Exception:  # a cache warmer must never take the server down
         LOG.exception("warming the sampling page's caches failed")
 
 
+WARM_THREAD_PREFIX = "warm-sampling-"  # its threads' names (app.py's shutdown guard)
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def start_warming(model_key: str, _active: shared.Active) -> threading.Thread:
-    """Once per pretrained model and server process (cached): start warm_default_views."""
+    """Once per pretrained model and server process (cached): start warm_default_views.
+    A daemon thread, so that it never holds the server up; shutdown.guard_exit lets it
+    end before the interpreter is finalised (app.py)."""
     thread = threading.Thread(target=warm_default_views, args=(_active,), daemon=True,
-                              name=f"warm-sampling-{model_key}")
+                              name=f"{WARM_THREAD_PREFIX}{model_key}")
     thread.start()
     return thread
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import gc
 import math
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -23,10 +23,12 @@ from explainer import checkpoints, metrics
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, field_agreement, grid_field
 from explainer.guidance import Guidance
+from explainer.model_store import KeptModel, is_token, keep_time_text, server_store
 from explainer.runtime import configure_process
 from explainer.samplers import Trajectory, sample, timesteps
 from explainer.schedules import PROCESS_NAMES
 from explainer.trained import TrainedModel
+from explainer.training_job import TrainingJob
 from pages.plotly_frame import SentFigure
 
 T = TypeVar("T")
@@ -65,7 +67,7 @@ _leave_pages_directory_mode()
 DEFAULT_DATASET, DEFAULT_PROCESS = "spiral", "ddpm"  # the model every page opens with
 PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
                   "random_walk": "Random walk (variance exploding)"}
-USER_MODEL_KEY = "user_model"  # session_state: (uuid, TrainedModel) of this session's model
+USER_MODEL_KEY = "user_model"  # session_state: (token, TrainedModel) of this session's model
 PENDING_SOURCE_KEY = "_pending_source"  # a "Using" switch requested after the radio was drawn
 NOTE_VALUE_CHARS = 40  # a link's value is quoted in a note up to this many characters
 
@@ -195,39 +197,159 @@ class Active:
     source: str  # "pretrained" or "your model"
 
 
-def set_user_model(model: TrainedModel) -> None:
-    """Make `model` this session's model and switch the pages to it.
+# This session's own model (trained or uploaded on the Train page), kept on the server
+# behind a link (explainer/model_store.py) so that a reload of the page brings it back.
+MODEL_PARAM = "model"  # URL: ?model=<token> of the session's own model
+SOURCE_KEY = "source"  # the sidebar's "Using: pretrained / your model" (also in the URL)
+TRAIN_PAGE = "train"  # the Train page's url_path: its own choices are the new model's
+TRAIN_JOB_KEY = "train_job"  # session_state: the Train page's TrainingJob (pages/train.py)
+KEPT_KEY = "_kept_model"  # session_state: the KeptModel of the USER_MODEL_KEY model
+LINK_CHECKED_KEY = "_model_link_checked"  # session_state: the link's ?model= was looked up
+LINK_NOTE_KEY = "_model_link_note"  # session_state: why the link's model is not used
+LINK_NOTE_SHOWN_KEY = "_model_link_note_shown"
+
+
+def set_user_model(model: TrainedModel, samples: np.ndarray,
+                   losses: list[float] | None, how: str) -> str:
+    """Make `model` this session's model, keep it on the server behind a new link
+    (?model=<token>), switch the pages to it, and return its token. `samples` (its DDPM
+    samples), `losses` and `how` are what the Train page shows of it, after a reload too.
 
     The switch goes through a pending value: by the time a page calls this, app.py may
     already have drawn the sidebar's "Using" radio in this run, and Streamlit refuses to
     set a drawn widget's key. model_sidebar applies it before drawing the radio.
     """
-    st.session_state[USER_MODEL_KEY] = (uuid.uuid4().hex, model)
+    kept = KeptModel.of(model, samples, losses, how)
+    token = server_store().put(kept)
+    st.session_state[USER_MODEL_KEY] = (token, model)
+    st.session_state[KEPT_KEY] = kept
     st.session_state[PENDING_SOURCE_KEY] = "your model"
+    st.session_state.pop(LINK_NOTE_KEY, None)
+    # Last: writing the URL is an st.* call, where a click can interrupt the run.
+    st.query_params[MODEL_PARAM] = token
+    return token
 
 
 def user_model() -> tuple[str, TrainedModel] | None:
+    """(token, model) of this session's own model, if it has one."""
     return st.session_state.get(USER_MODEL_KEY)
 
 
-def model_sidebar() -> None:
-    """Dataset, process and "pretrained / your model", in the sidebar of every page."""
+def kept_user_model() -> KeptModel | None:
+    """What the Train page shows of this session's model: samples, loss curve, how."""
+    return st.session_state.get(KEPT_KEY)
+
+
+def restore_user_model() -> None:
+    """On a session's first run: the link's model (?model=<token>) if this server still
+    keeps it. If not, a note says why, and the link's model and "Using: your model" are
+    dropped from the URL (the pages then use the pretrained models)."""
+    if USER_MODEL_KEY in st.session_state or LINK_CHECKED_KEY in st.session_state:
+        return
+    st.session_state[LINK_CHECKED_KEY] = True
+    raw = st.query_params.get(MODEL_PARAM)
+    if raw is None:
+        return
+    kept = server_store().get(raw)  # None for anything not shaped like a token
+    try:
+        model = None if kept is None else kept.model()
+    except checkpoints.CheckpointError:
+        model = None
+    if model is None:
+        st.session_state[LINK_NOTE_KEY] = link_gone_note(is_token(raw))
+        del st.query_params[MODEL_PARAM]
+        if st.query_params.get(SOURCE_KEY) == "your model":
+            del st.query_params[SOURCE_KEY]
+        return
+    st.session_state[USER_MODEL_KEY] = (raw, model)
+    st.session_state[KEPT_KEY] = kept
+
+
+def link_gone_note(well_formed: bool) -> str:
+    """Why a link's model is not used (the link's value itself is never repeated)."""
+    if not well_formed:
+        return ("This link's `model` value is not a model link made by this app, so it was "
+                "not used: the pages show the pretrained models.")
+    return (f"This link's model is no longer on this server: a model is kept for "
+            f"{keep_time_text()} after its last use, and a restart of the server clears "
+            "them. The pages show the pretrained models; train it again, or load its "
+            "checkpoint on *Train your own* if you downloaded it.")
+
+
+def keep_user_model() -> None:
+    """Every run: this session's model counts as used (its link lives on, and is put back
+    if newer models pushed it out of the store), and its link stays in the URL."""
+    mine, kept = user_model(), kept_user_model()
+    if mine is not None and kept is not None:
+        server_store().keep(mine[0], kept)
+        write_url(MODEL_PARAM, mine[0], None)
+
+
+def stop_training_elsewhere() -> None:
+    """Leaving the Train page stops its training; coming back finishes it with the model
+    trained so far (pages/train.py)."""
+    job: TrainingJob | None = st.session_state.get(TRAIN_JOB_KEY)
+    if job is not None:
+        job.request_stop()
+
+
+def keep_picker_values() -> None:
+    """Keep the sidebar picker's dataset and process while a page does not draw it (else
+    Streamlit forgets the values of widgets a run did not draw)."""
+    for key in ("dataset", "process"):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def model_sidebar(page: str = "") -> None:
+    """The session's model on every page (`page`: its url_path, "" for Home): the link's
+    model restored, kept, and a note if it is gone. In the sidebar, but on Home: the
+    "Using: pretrained / your model" switch and the pretrained model's dataset and
+    process; on the Train page, whose own boxes choose the new model, a note on what the
+    other pages use instead of the dataset and process boxes."""
+    restore_user_model()
+    keep_user_model()
+    if page != TRAIN_PAGE:
+        stop_training_elsewhere()
+    note = st.session_state.get(LINK_NOTE_KEY)
+    if note and not st.session_state.get(LINK_NOTE_SHOWN_KEY):
+        st.session_state[LINK_NOTE_SHOWN_KEY] = True  # loud once, then in the sidebar
+        st.warning(note, icon=":material/link_off:")
+    if not page:
+        return
     with st.sidebar:
         st.subheader("Model")
+        if note:
+            st.caption("The link's model could not be used (see the note at the top when "
+                       "the link was opened): using the pretrained models.")
         mine = user_model()
         if PENDING_SOURCE_KEY in st.session_state:
-            st.session_state["source"] = st.session_state.pop(PENDING_SOURCE_KEY)
+            st.session_state[SOURCE_KEY] = st.session_state.pop(PENDING_SOURCE_KEY)
         if mine is not None:
-            url_selectbox("Using", "source", ["pretrained", "your model"], "pretrained",
+            url_selectbox("Using", SOURCE_KEY, ["pretrained", "your model"], "pretrained",
                           widget=st.radio, horizontal=True,
                           help="Your model is the one trained or uploaded on "
                                "'Train your own' in this browser session.")
-        if mine is not None and st.session_state.get("source") == "your model":
+        if page == TRAIN_PAGE:
+            keep_picker_values()
+            st.caption(f"The other pages use: {active_model_text()}. The model you train "
+                       "here gets its data and noise process from the boxes on this page.")
+            return
+        if mine is not None and st.session_state.get(SOURCE_KEY) == "your model":
             st.caption(f"Your model: {mine[1].describe()}")
             return
         url_selectbox("Dataset", "dataset", list(DATASET_NAMES), DEFAULT_DATASET)
         url_selectbox("Noise process", "process", list(PROCESS_NAMES), DEFAULT_PROCESS,
                       format_func=PROCESS_LABELS.get)
+
+
+def active_model_text() -> str:
+    """The model the pages use, in words: "your model (...)" or "the pretrained ..."."""
+    active = active_model()
+    if active.source == "your model":
+        return f"your model ({active.model.describe()})"
+    return (f"the pretrained {active.model.data.name} model, "
+            f"{PROCESS_LABELS[active.model.schedule.name]}")
 
 
 def active_model() -> Active:

@@ -2,32 +2,33 @@
 model live; it then drives every page in this browser session, and can be downloaded.
 A checkpoint can also be uploaded.
 
-How a training survives Streamlit's reruns: the Training object and its step iterator
-live in st.session_state (a Job). Any click while it trains (Stop, the sidebar...) makes
-Streamlit raise a control exception inside the loop at its next st.* call; the `finally`
-gives the server's training slot back, the Job stays as it was, and the rerun finishes
-it (Stop: Training.model() gives the EMA model at any step) or resumes the same iterator.
-Closing the tab makes Streamlit request a stop of the script, which lands the same way.
+How a training survives Streamlit's reruns: the job (explainer/training_job.py) lives in
+st.session_state and is stepped only by the run that holds it. A click while it trains
+starts a new run at once (runner.fastReruns) and stops the old one at its next st.* call;
+the new run waits until the old one lets go of the job, then does what the job's phase
+says: resume it, finish it (Stop: the EMA model at any step) or drop it (cancelled).
+Leaving the page stops it (the sidebar of the other page asks; coming back finishes it
+with the model so far); closing the tab ends the session and the training with it.
 Training always works on its own fresh network, never on a cached model.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit import runtime
-from streamlit.runtime.scriptrunner import RerunException, StopException, get_script_run_ctx
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explainer import checkpoints, figures
 from explainer.checkpoints import CheckpointError
 from explainer.cli import PRETRAIN_RECIPE, PRETRAIN_STEPS
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import VIEW_EXTENT
+from explainer.model_store import KeptModel, keep_time_text
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
 from explainer.slots import Ticket, TrainingSlots, server_slots
 from explainer.trained import (
@@ -36,45 +37,24 @@ from explainer.trained import (
     quality_samples,
     with_measured_quality,
 )
-from explainer.training import TrainConfig, Training, TrainStats, smoothed
+from explainer.training import TrainConfig, smoothed
+from explainer.training_job import TrainingJob
 from pages import shared
 
-JOB_KEY = "train_job"  # session_state: the Job in progress (paused between reruns)
-RESULT_KEY = "train_result"  # session_state: what the result section shows
+JOB_KEY = shared.TRAIN_JOB_KEY  # session_state: the TrainingJob (paused between runs)
 NOTICE_KEY = "train_notice"  # session_state: (kind, text) to show once, e.g. "cancelled"
 UPLOAD_KEY = "train_upload"
-SOURCE_KEY = "source"  # the sidebar's "Using: pretrained / your model" (pages/shared.py)
+SOURCE_KEY = shared.SOURCE_KEY  # the sidebar's "Using: pretrained / your model"
 DRAW_EVERY = 0.5  # seconds between progress updates: a quiet websocket, a smooth bar
 # Seconds between loss-curve redraws. Each redraw is a new chart element (an element key
 # can be used once per run), which the browser builds from scratch: twice a second kept a
 # phone's or a busy laptop's browser redrawing all the time, and the curve was mostly blank.
 CHART_EVERY = 2.0
 WAIT_POLL = 0.5  # seconds between looks at the queue while the server is busy
+HANDOVER_POLL = 0.25  # seconds between looks at a job the previous run still holds
 MAX_CURVE_POINTS = 400  # the loss curve sent to the browser is thinned to this
-
-
-@dataclass(eq=False)
-class Job:
-    """One training in progress: it outlives the script run that started it."""
-
-    training: Training
-    steps: Iterator[TrainStats]  # training.run(), resumed where the last run left it
-    budget: str  # "20 s" or "1,000 steps", for the progress text
-    last: TrainStats | None = None
-    source: str | None = None  # the sidebar's "Using" before Train, restored on cancel
-    stop_requested: bool = False
-    cancelled: bool = False
-    draws: int = 0  # live chart updates so far (their element keys must differ)
-
-
-@dataclass(eq=False)
-class Result:
-    """The finished model's numbers, kept so that reruns redraw without recomputing."""
-
-    model_id: str
-    samples: np.ndarray  # DDPM samples the quality was measured on
-    losses: list[float] | None  # None for an uploaded checkpoint
-    how: str  # one line: how this model came to be
+ALREADY_RUNNING = ("A training is already running in this session (one at a time): that "
+                   "click changed nothing. Stop it first to start another.")
 
 
 @dataclass(eq=False)
@@ -94,29 +74,28 @@ def prefer_user_model() -> None:
 
 
 def start_job(config: TrainConfig, budget: str) -> None:
-    if st.session_state.get(JOB_KEY) is not None:
-        return  # a double click: keep the training that is already running
-    training = Training(config)
-    job = Job(training, training.run(), budget, source=st.session_state.get(SOURCE_KEY))
+    running: TrainingJob | None = st.session_state.get(JOB_KEY)
+    if running is not None and running.phase != "done":
+        # A click that reached us before the disabled button did (or a second tab of
+        # the page's state): one training per session, and say so.
+        st.session_state[NOTICE_KEY] = ("warning", ALREADY_RUNNING)
+        return
+    job = TrainingJob.start(config, budget, source=st.session_state.get(SOURCE_KEY))
     st.session_state[JOB_KEY] = job
     st.session_state.pop(NOTICE_KEY, None)
     prefer_user_model()  # the model being trained is the one to use when it is done
 
 
 def request_stop() -> None:
-    job = st.session_state.get(JOB_KEY)
-    if job is not None and job.training.steps_done == 0:
-        cancel_wait()  # nothing trained yet: stopping is cancelling
-    elif job is not None:
-        job.stop_requested = True
+    job: TrainingJob | None = st.session_state.get(JOB_KEY)
+    if job is not None:
+        job.request_stop()  # nothing trained yet: that is a cancel
 
 
 def cancel_wait() -> None:
-    job = st.session_state.get(JOB_KEY)
+    job: TrainingJob | None = st.session_state.get(JOB_KEY)
     if job is not None:
-        job.cancelled = True
-        if job.source is not None:
-            st.session_state[SOURCE_KEY] = job.source  # as it was before Train
+        job.cancel()
 
 
 def load_upload(data: bytes, name: str) -> tuple[TrainedModel, np.ndarray]:
@@ -158,10 +137,9 @@ def pretrain_recipe() -> str:
 
 def store(model: TrainedModel, samples: np.ndarray, losses: list[float] | None,
           how: str) -> None:
-    """Make `model` this session's model (the other pages then use it)."""
-    shared.set_user_model(model)
-    model_id, _ = shared.user_model()  # type: ignore[misc]
-    st.session_state[RESULT_KEY] = Result(model_id, samples, losses, how)
+    """Make `model` this session's model (the other pages then use it), kept on the
+    server behind the page's link."""
+    shared.set_user_model(model, samples, losses, how)
 
 
 # ---------------------------------------------------------------- the session's life
@@ -175,17 +153,45 @@ def session_alive() -> bool:
     return ctx is None or runtime.get_instance().is_active_session(ctx.session_id)
 
 
-def leaving_page(exc: RerunException) -> bool:
-    ctx = get_script_run_ctx()
-    target = exc.rerun_data.page_script_hash
-    return ctx is not None and bool(target) and target != ctx.page_script_hash
-
-
 # ---------------------------------------------------------------- training, live
 
-def run_job(job: Job, view: LiveView) -> None:
-    """Wait for a slot, train to the end of the budget, finish. Any interruption leaves
-    the Job in session_state, paused, and the slot free."""
+def drive(job: TrainingJob, view: LiveView) -> None:
+    """Take the job over from the previous run of this page (it lets go at its next st.*
+    call), then do what its phase says. Whatever stops this run (a click, a closed tab),
+    the job is let go and stays in session_state for the next run."""
+    while not job.claim(timeout=HANDOVER_POLL):
+        # An st.* call each time round: a newer click can stop this run while it waits.
+        view.status.info("Taking the training over from your last click...",
+                         icon=":material/sync:")
+    try:
+        phase = job.phase
+        if phase == "done":  # the previous run delivered it: redraw with its model
+            st.rerun()
+        elif phase == "cancelled":
+            end(job, ("info", "Cancelled: nothing was trained and nothing changed."))
+            if job.source is not None:  # "Using" as it was before Train
+                st.session_state[shared.PENDING_SOURCE_KEY] = job.source
+            st.rerun()
+        elif phase == "stopping":
+            finish(job, view, stopped=True)
+        else:
+            run_job(job, view)
+    finally:
+        job.release()
+
+
+def end(job: TrainingJob, notice: tuple[str, str] | None = None) -> None:
+    """The job is over: out of the session (by the run that holds it)."""
+    job.close()
+    if st.session_state.get(JOB_KEY) is job:
+        del st.session_state[JOB_KEY]
+    if notice is not None:
+        st.session_state[NOTICE_KEY] = notice
+
+
+def run_job(job: TrainingJob, view: LiveView) -> None:
+    """Wait for a server slot, train to the end of the budget, finish. An interruption
+    leaves the job paused and the slot free."""
     slots = server_slots()
     ticket = slots.join()
     try:
@@ -195,20 +201,12 @@ def run_job(job: Job, view: LiveView) -> None:
         if not train(job, slots, ticket, view):
             return  # the session went away: nobody to show the model to
         finish(job, view, stopped=False)
-    except RerunException as exc:
-        if leaving_page(exc):
-            job.stop_requested = True  # coming back finishes it with the model so far
-        raise
-    except StopException:
-        # The toolbar's Stop, or the session went away: either way, stop training. If the
-        # session comes back (a reconnect), the next run finishes with the model so far.
-        job.stop_requested = True
-        raise
     finally:
         slots.leave(ticket)
 
 
-def wait_for_slot(job: Job, slots: TrainingSlots, ticket: Ticket, view: LiveView) -> bool:
+def wait_for_slot(job: TrainingJob, slots: TrainingSlots, ticket: Ticket,
+                  view: LiveView) -> bool:
     started = time.monotonic()
     cancel_shown = False
     while not slots.wait(ticket, timeout=WAIT_POLL):
@@ -217,11 +215,10 @@ def wait_for_slot(job: Job, slots: TrainingSlots, ticket: Ticket, view: LiveView
         if not session_alive():
             return False
         if waited > slots.patience:
-            del st.session_state[JOB_KEY]
-            st.session_state[NOTICE_KEY] = ("error", (
+            end(job, ("error", (
                 f"The server stayed busy for {waited:.0f} s ({s.running} trainings running, "
                 f"at most {s.capacity} at once). Nothing was trained; please try again in "
-                "a few minutes, or use the pretrained models meanwhile."))
+                "a few minutes, or use the pretrained models meanwhile.")))
             st.rerun()
         if not cancel_shown:
             view.cancel.button("Cancel waiting", key="train_cancel", on_click=cancel_wait)
@@ -237,12 +234,11 @@ def _ahead(n: int) -> str:
     return "You are next." if n == 0 else f"{n} ahead of you."
 
 
-def train(job: Job, slots: TrainingSlots, ticket: Ticket, view: LiveView) -> bool:
+def train(job: TrainingJob, slots: TrainingSlots, ticket: Ticket, view: LiveView) -> bool:
     """Step until the budget is used up; False if the session went away meanwhile."""
     last_draw = last_chart = time.monotonic()
     draw(job, view, chart=job.last is not None)  # (a resumed job has a curve to show)
-    for stats in job.steps:
-        job.last = stats
+    while job.advance() is not None:
         now = time.monotonic()
         if now - last_draw >= DRAW_EVERY:
             last_draw = now
@@ -251,29 +247,21 @@ def train(job: Job, slots: TrainingSlots, ticket: Ticket, view: LiveView) -> boo
                 return False
             chart = now - last_chart >= CHART_EVERY
             last_chart = now if chart else last_chart
-            draw(job, view, chart)  # also where a Stop click interrupts us (RerunException)
+            draw(job, view, chart)  # also where a click stops this run (StopException)
     return True
 
 
-def progress_text(job: Job) -> str:
-    s = job.last
-    if s is None:
-        return f"Starting: budget {job.budget}..."
-    return (f"Step {s.step:,} · loss {s.loss:.3f} · {s.elapsed:.1f} s "
-            f"(budget {job.budget})")
-
-
-def draw(job: Job, view: LiveView, chart: bool) -> None:
+def draw(job: TrainingJob, view: LiveView, chart: bool) -> None:
     fraction = 0.0 if job.last is None else job.last.progress
-    view.status.progress(fraction, text=progress_text(job))
-    if chart and job.training.losses:
+    view.status.progress(fraction, text=job.progress_text())
+    losses = job.training.losses
+    if chart and losses:
         job.draws += 1
-        view.chart.plotly_chart(loss_chart(job.training.losses), width="stretch",
-                                key=f"train_loss_live_{job.draws}",
-                                alt=loss_alt(job.training.losses))
+        view.chart.plotly_chart(loss_chart(losses), width="stretch",
+                                key=f"train_loss_live_{job.draws}", alt=loss_alt(losses))
 
 
-def loss_chart(losses: list[float]) -> go.Figure:
+def loss_chart(losses: list[float] | np.ndarray) -> go.Figure:
     """The loss curve, thinned to a few hundred points (a 2-minute run has ~20,000
     steps; sending all of them twice a second would flood a classroom's websockets)."""
     steps = np.arange(1, len(losses) + 1)
@@ -281,40 +269,55 @@ def loss_chart(losses: list[float]) -> go.Figure:
     return figures.loss_figure(steps[keep], np.asarray(losses)[keep], smoothed(losses)[keep])
 
 
-def loss_alt(losses: list[float]) -> str:
+def loss_alt(losses: list[float] | np.ndarray) -> str:
     return (f"Training loss over {len(losses):,} steps on a log scale: the batch loss and "
             f"its running mean, now {smoothed(losses)[-1]:.3f}.")
 
 
-def finish(job: Job, view: LiveView, stopped: bool) -> None:
-    """Take the EMA model as it is now, measure it, make it this session's model."""
-    del st.session_state[JOB_KEY]
-    steps = job.training.steps_done
+def finish(job: TrainingJob, view: LiveView, stopped: bool) -> None:
+    """Take the EMA model as it is now, measure it, make it this session's model. If a
+    click stops this run on the way, the next run finishes it (the job is still there)."""
+    steps = job.steps_done
     if steps == 0:
-        st.session_state[NOTICE_KEY] = ("info", "Stopped before the first training step: "
-                                        "nothing was trained and nothing changed.")
+        end(job, ("info", "Stopped before the first training step: nothing was trained "
+                          "and nothing changed."))
         st.rerun()
     view.status.info(f"{'Stopped' if stopped else 'Done'} after {steps:,} steps. Measuring "
                      f"the model: {QUALITY_SAMPLES:,} DDPM samples against fresh data...",
                      icon=":material/straighten:")
-    model = job.training.model()
+    model = job.model()
     samples = quality_samples(model)
     model = with_measured_quality(model, samples)
     elapsed = job.last.elapsed if job.last else 0.0
     how = f"trained here in {elapsed:.0f} s" + (", stopped early" if stopped else "")
-    store(model, samples, list(job.training.losses), how)
+    losses = list(job.training.losses)
+    end(job)  # before store's st.* call, where a click could stop this run
+    store(model, samples, losses, how)
     st.rerun()  # redraw everything, the sidebar's "Using" switch included
 
 
 # ---------------------------------------------------------------- the page
 
+def start_from_sidebar() -> None:
+    """The new model's dataset and process start from the sidebar's choice on the other
+    pages (moons there: moons here), unless the link says otherwise. On this page the
+    sidebar shows a note instead of its own boxes (shared.model_sidebar)."""
+    for key, picked in (("train_dataset", "dataset"), ("train_process", "process")):
+        if key not in st.session_state and key not in st.query_params:
+            default = shared.DEFAULT_DATASET if picked == "dataset" else shared.DEFAULT_PROCESS
+            st.session_state[key] = st.session_state.get(picked, default)
+
+
 def controls(disabled: bool) -> tuple[TrainConfig, str]:
+    start_from_sidebar()
     left, right = st.columns(2, gap="medium")
     with left:
-        dataset = shared.url_selectbox("Dataset", "train_dataset", list(DATASET_NAMES),
-                                       "spiral", disabled=disabled)
-        process = shared.url_selectbox("Noise process", "train_process", list(PROCESS_NAMES),
-                                       "ddpm", format_func=shared.PROCESS_LABELS.get,
+        dataset = shared.url_selectbox("Dataset to train on", "train_dataset",
+                                       list(DATASET_NAMES), shared.DEFAULT_DATASET,
+                                       disabled=disabled)
+        process = shared.url_selectbox("Noise process to train with", "train_process",
+                                       list(PROCESS_NAMES), shared.DEFAULT_PROCESS,
+                                       format_func=shared.PROCESS_LABELS.get,
                                        disabled=disabled)
         kind = shared.url_selectbox("Budget", "train_budget", ["seconds", "steps"], "seconds",
                                     widget=st.radio, horizontal=True, disabled=disabled)
@@ -353,12 +356,12 @@ def show_result() -> None:
     mine = shared.user_model()
     if mine is None:
         return
-    model_id, model = mine
-    result: Result | None = st.session_state.get(RESULT_KEY)
-    if result is None or result.model_id != model_id:
-        result = Result(model_id, quality_samples(model), None, "")
+    _, model = mine
+    result = shared.kept_user_model()
+    if result is None:  # (set_user_model always keeps one; a test's session may not)
+        result = KeptModel.of(model, quality_samples(model), None, "")
     st.subheader("Your model")
-    if result.losses:
+    if result.losses is not None and len(result.losses):
         st.plotly_chart(loss_chart(result.losses), width="stretch", key="train_loss_final",
                         alt=loss_alt(result.losses))
         st.caption("The training loss |eps - eps_hat|² per step (grey) and its running mean "
@@ -373,7 +376,7 @@ def show_result() -> None:
         st.plotly_chart(fig, width="stretch", key="train_samples",
                         alt=f"{len(result.samples):,} samples from your model drawn over the "
                             f"{model.data.name} training data.")
-        shared.sentence(result_sentence(model, result))
+        shared.sentence(result_sentence(model, result.samples))
     with right:
         quality = model.quality
         if quality is not None:
@@ -393,19 +396,28 @@ def show_result() -> None:
             st.markdown("The sidebar is set to *Using: pretrained*; switch it to "
                         "*your model* to use this model on every page.")
         name = f"{model.data.name}-{model.schedule.name}-{model.steps_trained}steps.pt"
-        st.download_button("Download the checkpoint (.pt)", lambda: checkpoints.to_bytes(model),
+        st.download_button("Download the checkpoint (.pt)", lambda: result.checkpoint,
                            file_name=name, mime="application/octet-stream",
                            on_click="ignore", icon=":material/download:",
                            key="train_download")
+        st.caption(kept_sentence())
 
 
-def result_sentence(model: TrainedModel, result: Result) -> str:
-    n = len(result.samples)
+def kept_sentence() -> str:
+    """How long this server keeps the model, and how to get it back or keep it longer."""
+    return (f"This server keeps your model for {keep_time_text()} after its last use: "
+            "reloading this page, or opening its link (the address now ends in "
+            "`?model=...`) on this server, brings it back. Download the checkpoint to "
+            "keep it longer, or to load it on another server.")
+
+
+def result_sentence(model: TrainedModel, samples: np.ndarray) -> str:
+    n = len(samples)
     text = (f"{n:,} DDPM samples of your model (blue) over its {len(model.data.points):,} "
             f"training points (grey)")
     if model.quality is not None:
         text += f": {model.quality.sentence()} (1.0x = as close as a fresh draw of the data)"
-    outside = int((np.abs(result.samples) > VIEW_EXTENT).any(axis=1).sum())
+    outside = int((np.abs(samples) > VIEW_EXTENT).any(axis=1).sum())
     if outside >= 0.02 * n:  # a few strays are normal; this many say "train longer"
         text += (f". {outside:,} of the samples ({outside / n:.0%}) land outside this view: "
                  "the model needs more training")
@@ -455,7 +467,7 @@ def page() -> None:
             f"pretrained models used a longer recipe: {pretrain_recipe()}. The "
             "loss never reaches 0: from a noisy point the noise cannot be known exactly, "
             "only guessed on average.")
-    job: Job | None = st.session_state.get(JOB_KEY)
+    job: TrainingJob | None = st.session_state.get(JOB_KEY)
     config, budget = controls(disabled=job is not None)
     go_col, stop_col, note_col = st.columns([1, 1, 4], vertical_alignment="center")
     go_col.button("Train", type="primary", icon=":material/play_arrow:", key="train_go",
@@ -464,19 +476,13 @@ def page() -> None:
     stop_col.button("Stop", icon=":material/stop:", key="train_stop", on_click=request_stop,
                     disabled=job is None, width="stretch",
                     help="End training now and keep the model trained so far.")
-    note_col.caption("Training runs while this page is open; leaving the page or closing "
-                     "the tab stops it (the model so far is kept).")
+    note_col.caption("Training runs while this page is open. Leaving the page stops it: "
+                     "coming back finishes it with the model trained so far. Closing or "
+                     "reloading the tab during training loses that training.")
     view = LiveView(st.empty(), st.empty(), st.empty())
     show_notice()
-    if job is not None and job.cancelled:
-        del st.session_state[JOB_KEY]
-        st.session_state[NOTICE_KEY] = ("info", "Cancelled: nothing was trained and nothing "
-                                        "changed.")
-        st.rerun()
-    elif job is not None and job.stop_requested:
-        finish(job, view, stopped=True)
-    elif job is not None:
-        run_job(job, view)
+    if job is not None:
+        drive(job, view)
     show_result()
     upload_section(disabled=st.session_state.get(JOB_KEY) is not None)
 

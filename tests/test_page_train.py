@@ -28,6 +28,7 @@ from explainer.datasets import make_dataset
 from explainer.figures import data_image
 from explainer.slots import TrainingSlots
 from explainer.training import TrainConfig, Training
+from explainer.training_job import TrainingJob
 
 PAGE = "pages/train.py"
 SMALL = {"train_budget": "steps", "train_steps": "100", "train_hidden": "64",
@@ -142,23 +143,26 @@ class Interrupting:
         return lambda *args, **kwargs: None
 
 
-@pytest.mark.parametrize("exc, stopped", [(RerunException(RerunData()), False),
-                                          (StopException(), True)])
-def test_interrupted_training_frees_its_slot_and_keeps_the_job(
-        monkeypatch: pytest.MonkeyPatch, exc: Exception, stopped: bool) -> None:
+@pytest.mark.parametrize("exc", [RerunException(RerunData()), StopException()])
+def test_interrupted_training_frees_its_slot_and_lets_go_of_the_job(
+        monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
+    """A click stops the running copy of the page at its next st.* call (StopException
+    under fastReruns, RerunException without): the slot is freed, the job let go and left
+    running, for the new run to resume (or for a Stop click's run to finish)."""
     from pages import train as page
 
     monkeypatch.setattr(page, "DRAW_EVERY", 0.0)  # draw after every step
-    training = Training(TrainConfig(steps=50, hidden=16, depth=1, batch=64))
-    job = page.Job(training, training.run(), "50 steps")
+    job = TrainingJob.start(TrainConfig(steps=50, hidden=16, depth=1, batch=64), "50 steps")
     status = Interrupting(exc, at_draw=4)
     view = page.LiveView(status, Interrupting(exc, 99), Interrupting(exc, 99))
     pool = slots.server_slots()
     with pytest.raises(type(exc)):
-        page.run_job(job, view)
+        page.drive(job, view)
     assert pool.status().running == 0 and pool.status().waiting == 0
-    assert training.steps_done == 3  # three steps, then the fourth draw was interrupted
-    assert job.stop_requested is stopped  # a closed tab / toolbar Stop: finish, not resume
+    assert job.steps_done == 3  # three steps, then the fourth draw was interrupted
+    assert not job.is_held and job.phase == "running"
+    with job.held(0):  # the next run goes on with the same training
+        assert job.advance().step == 4
 
 
 # ---------------------------------------------------------------- the page (AppTest)
@@ -219,32 +223,31 @@ def test_a_trained_random_walk_model_samples_on_the_sampling_page() -> None:
     assert len(ui.panel_traces(figure)) == 3
 
 
-def paused_job(page_module: object, steps_before: int, budget: int, **kw: object) -> object:
-    """A Job as a click during training leaves it: its iterator advanced, suspended."""
-    training = Training(TrainConfig(steps=budget, hidden=32, depth=2, batch=256))
-    job = page_module.Job(training, training.run(), f"{budget} steps", **kw)
-    for _ in range(steps_before):
-        job.last = next(job.steps)
+def paused_job(steps_before: int, budget: int, **kw: object) -> TrainingJob:
+    """A job as a click during training leaves it: some steps done, let go."""
+    job = TrainingJob(Training(TrainConfig(steps=budget, hidden=32, depth=2, batch=256)),
+                      f"{budget} steps", **kw)
+    with job.held(0):
+        for _ in range(steps_before):
+            job.advance()
     return job
 
 
 def test_stop_keeps_the_model_trained_so_far_and_a_paused_job_resumes() -> None:
-    from pages import train as page
-
     at = open_train_page(**SMALL)
-    at.session_state["train_job"] = paused_job(page, 30, 10_000, stop_requested=True)
+    at.session_state["train_job"] = paused_job(30, 10_000, stop_requested=True)
     at.run()  # the rerun that a Stop click causes
     assert not at.exception, [e.value for e in at.exception]
     assert "train_job" not in at.session_state
     assert user_model(at)[1].steps_trained == 30
     assert "stopped early" in texts(at)
 
-    job = paused_job(page, 20, 60)
+    job = paused_job(20, 60)
     at.session_state["train_job"] = job
     at.run()  # any other rerun: the same iterator goes on to the end of its budget
     assert not at.exception, [e.value for e in at.exception]
     assert user_model(at)[1].steps_trained == 60
-    assert job.training.steps_done == 60 and next(job.steps, None) is None  # resumed, not new
+    assert job.steps_done == 60 and job.phase == "done"  # resumed, not new
 
 
 def test_busy_server_waits_for_a_slot_then_trains_or_gives_up() -> None:
@@ -307,3 +310,29 @@ def test_uploads_bad_files_change_nothing_and_a_good_one_is_used() -> None:
         assert name in message and "Nothing was changed" in message, (name, message)
         assert user_model(at) is before  # the very same (id, model) pair
         assert using(at) == "your model"
+
+
+# ---------------------------------------------------------------- a live server
+
+@pytest.mark.slow
+def test_many_train_clicks_within_a_second_train_once_without_an_error() -> None:
+    """Five Train clicks 0.15 s apart on a real server: Streamlit (fastReruns) starts a
+    run per click while the previous one still trains. Before, the new runs stepped the
+    same training: "ValueError: generator already executing" on the page."""
+    from live_server import AppServer, StreamlitSession, read_until, send_click
+
+    with AppServer() as server:
+        session = StreamlitSession(server.url)
+        try:
+            session.open_page("train", "train_seconds=5&train_hidden=64&train_depth=2")
+            for _ in range(5):
+                send_click(session, "train_go")
+                time.sleep(0.15)
+            seen = read_until(session, done="Done after", timeout=90)
+        finally:
+            session.close()
+    assert not seen.exceptions, seen.exceptions
+    done = [body for kind, body in seen.alerts if body.startswith("Done after")]
+    assert len(done) == 1, seen.alerts  # one training, finished once
+    assert not [body for kind, body in seen.alerts if kind == "ERROR"], seen.alerts
+    assert "FINISHED_SUCCESSFULLY" in seen.finished

@@ -55,3 +55,34 @@ def test_bad_upload_shows_an_error_and_changes_nothing(page: Page) -> None:
     # No model was made from it: the result section and the "Using" switch stay absent.
     assert page.locator(".st-key-train_download").count() == 0
     expect(page.locator("[data-testid=stSidebar]")).not_to_contain_text("Your model")
+
+
+def test_a_reload_keeps_the_trained_model_and_a_gone_link_says_so(page: Page) -> None:
+    """AppTest does not sync the URL: only a browser shows that the address after a
+    training is a link back to the model, on a reload and on another page."""
+    open_page(page, SMALLEST)
+    page.locator(".st-key-train_go button").click()
+    expect(page.locator(".st-key-train_download")).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    assert "model=" in page.url, page.url
+    described = page.locator("[data-testid=stSidebar]").inner_text()
+
+    page.reload()
+    expect(page.locator(".st-key-train_download")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    wait_charts(page)
+    assert not problems(page), problems(page)
+    sidebar = page.locator("[data-testid=stSidebar]")
+    assert sidebar.inner_text() == described  # the same model, "Using: your model"
+    expect(page.locator("[data-testid=stMain]")).to_contain_text("keeps your model for")
+    with page.expect_download() as download:
+        page.locator(".st-key-train_download button").click()
+    assert download.value.suggested_filename.endswith("100steps.pt")
+
+    # The same link on a server that does not have the model (here: a token never made).
+    gone = page.url.split("model=")[0] + "model=" + "A" * 22
+    open_page(page, gone)
+    expect(page.locator("[data-testid=stMain]")).to_contain_text(
+        "This link's model is no longer on this server")
+    assert page.locator(".st-key-train_download").count() == 0
+    assert "model=" not in page.url
