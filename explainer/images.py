@@ -34,7 +34,7 @@ from explainer.schedules import Schedule
 
 EXPONENT = 2.0  # a: natural images' power spectra fall off as about 1 / f^2
 F0 = 1.0  # cycles per image: keeps P finite at f = 0 (the image's mean brightness)
-TEXTURE_STD = 0.5  # pixel std of the texture around the mean image
+TEXTURE_STD = 0.4  # pixel std of the texture around the mean image
 DEFAULT_SIZE = 32
 SIZE_RANGE = (8, 64)
 MAX_IMAGES = 256  # a random-walk run of 256 images of 64 x 64 takes ~20 s
@@ -87,10 +87,10 @@ def mean_image(size: int) -> np.ndarray:
     standing on the horizon (the seed's "tree in a desert"). Row 0 is the top."""
     v, u = (np.mgrid[0:size, 0:size] + 0.5) / size  # v down, u across, in 0..1
     horizon = 0.6
-    ground = 0.5 * np.tanh((horizon - v) / 0.06)  # +0.5 sky, -0.5 ground
+    ground = 0.1 + 0.5 * np.tanh((horizon - v) / 0.06)  # +0.6 sky, -0.4 ground
     crown = np.exp(-((u - 0.45) ** 2 + (v - 0.38) ** 2) / (2 * 0.09**2))
     trunk = np.exp(-((u - 0.45) / 0.035) ** 4) * (v > 0.4) * np.exp(-((v - 0.5) / 0.14) ** 6)
-    return ground - 1.1 * np.maximum(crown, trunk)
+    return ground - 1.3 * np.maximum(crown, trunk)
 
 
 @dataclass(frozen=True, eq=False)
@@ -398,6 +398,7 @@ class PictureStory:
     forward: ImageRun  # the data noised along one path, seen at the columns' times
     samplers: dict[str, SamplerPictures]
     data_power: np.ndarray  # (S/2,) the data's exact ring power
+    data_measured: np.ndarray  # (S/2,) the ring power of PAGE_IMAGES data pictures
 
     def signal_share(self, t: int) -> np.ndarray:
         return signal_share(self.pictures, float(self.alpha[t]), float(self.sigma[t]))
@@ -408,6 +409,29 @@ class PictureStory:
     def expected_power(self, t: int) -> np.ndarray:
         """(S/2,) q(x_t)'s ring power: alpha_t^2 P + sigma_t^2."""
         return expected_ring_power(self.pictures, float(self.alpha[t]), float(self.sigma[t]))
+
+    def signal_power(self, t: int) -> np.ndarray:
+        """(S/2,) the picture's share of q(x_t)'s ring power: alpha_t^2 P."""
+        return expected_ring_power(self.pictures, float(self.alpha[t]))
+
+    def power_range(self) -> tuple[float, float]:
+        """A y range that holds every spectrum of every t (for a plot that stays put)."""
+        top = max(float(self.data_power[0]), float(self.sigma.max()) ** 2)
+        return min(1e-4, float(self.data_power[-1]) * 1e-2), 3 * top
+
+    def display_scale(self, t: int) -> float:
+        """Noisy pictures are shown divided by sqrt(alpha_t^2 + sigma_t^2) (1 for DDPM,
+        which preserves the variance), so the random walk's x_t (std up to sigma_T) fits
+        the same grey scale as the data."""
+        return float(np.sqrt(self.alpha[t] ** 2 + self.sigma[t] ** 2))
+
+    def grid(self, run: ImageRun, picture: int | None = None) -> np.ndarray:
+        """(rows, cols, S, S) for a picture grid, scaled by display_scale, columns in the
+        run's order: one row per picture of the run, or only `picture`."""
+        scales = np.array([self.display_scale(t) for t in run.shown_times], dtype=np.float32)
+        images = run.images / scales[:, None, None, None]  # (cols, n, S, S)
+        rows = images.transpose(1, 0, 2, 3)
+        return rows if picture is None else rows[picture:picture + 1]
 
 
 def _shown(run: ImageRun, count: int) -> ImageRun:
@@ -432,6 +456,7 @@ def picture_story(schedule: Schedule, seed: int = 0, n: int = PAGE_IMAGES,
         distance = float((final - torch.from_numpy(pictures.mean)).square().mean().sqrt())
         samplers[sampler] = SamplerPictures(_shown(run, SHOWN_IMAGES), kept, distance)
     forward = forward_run(pictures, schedule, columns, SHOWN_IMAGES, seed)
+    data = data_images(pictures, n, seed + 1)
     return PictureStory(pictures, schedule.alpha, schedule.sigma, columns,
-                        data_images(pictures, SHOWN_IMAGES, seed + 1), forward, samplers,
-                        data_power)
+                        data[:SHOWN_IMAGES], forward, samplers, data_power,
+                        mean_radial_power(data, pictures.mean))
