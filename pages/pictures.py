@@ -315,8 +315,11 @@ def spectrum_over_t(story: PictureStory) -> None:
         "(left) to fine (right). The markers are the power of each sampler's $x_t$, "
         "measured on its pictures.")
     times = sorted(int(t) for t in next(iter(story.samplers.values())).run.times)
-    default = story.columns[len(story.columns) // 2]
-    t = st.select_slider("t", times, value=default, key="pictures_t")
+    # A t from another process (or another page's t slider) that is not a time of these
+    # runs starts again from the default.
+    shared.forget_if_invalid("t", lambda v: v in times)
+    t = shared.url_selectbox("t", "t", times, story.columns[len(story.columns) // 2],
+                             widget=st.select_slider)
     curves = [figs.Curve("picture α²P(f)", story.signal_power(t), figs.PALETTE[7], "dash"),
               figs.Curve("noise σ²", np.full(len(story.data_power), story.sigma[t] ** 2),
                          figs.PALETTE[7], "dot"),
