@@ -107,9 +107,9 @@ def two_pixel_figure(cloud: np.ndarray, picked: np.ndarray, names: Sequence[str]
     return set_layout(
         go.Figure(traces), height=height, showlegend=False,
         margin=dict(l=10, r=10, t=30, b=30),
-        xaxis=dict(domain=[0, 0.36], side="top", showgrid=False, zeroline=False),
+        xaxis=dict(domain=[0, 0.32], side="top", showgrid=False, zeroline=False),
         yaxis=dict(autorange="reversed", showgrid=False, zeroline=False),
-        xaxis2=dict(domain=[0.46, 1], anchor="y2", range=[-extent, extent],
+        xaxis2=dict(domain=[0.5, 1], anchor="y2", range=[-extent, extent],
                     title=dict(text="x = pixel 1"), constrain="domain"),
         yaxis2=dict(anchor="x2", range=[-extent, extent], scaleanchor="x2",
                     title=dict(text="y = pixel 2"), constrain="domain"))

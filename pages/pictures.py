@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -61,16 +62,13 @@ def band_names(size: int) -> list[str]:
 
 
 def share_table(rows: dict[str, Sequence[float]], size: int, first: str,
-                extra: dict[str, Sequence[str]] | None = None) -> str:
-    """A markdown table: one row per entry, one column per octave band of f."""
-    extra = extra or {}
-    head = [first, *(f"f = {name}" for name in band_names(size)), *extra]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for k, (name, values) in enumerate(rows.items()):
-        cells = [name, *(percent(float(v)) for v in values),
-                 *(column[k] for column in extra.values())]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+                extra: dict[str, Sequence[str]] | None = None) -> None:
+    """A table of shares: one row per entry, one column per octave band of f (st.table
+    scrolls sideways inside itself on a phone, a markdown table widens the page)."""
+    columns = {first: list(rows)}
+    for k, name in enumerate(band_names(size)):
+        columns[f"f = {name}"] = [percent(float(values[k])) for values in rows.values()]
+    st.table(pd.DataFrame({**columns, **(extra or {})}), hide_index=True)
 
 
 NOISE_WINS = "noise wins"  # the column title where the noise beats every frequency
@@ -212,13 +210,13 @@ def forward_process(story: PictureStory, process: str, view: tuple) -> None:
     titles = [column_title(story, int(t)) for t in run.shown_times]
     rows = [f"picture {k + 1}" for k in range(run.images.shape[1])]
     show(view, "forward", lambda: figs.picture_grid(
-        story.grid(run), rows, titles, "The forward process: the same pictures, noised"),
+        story.grid(run), rows, titles, "The same pictures, noised", colorbar=False),
         alt=f"{len(rows)} pictures noised along one path each, at t = "
             + ", ".join(str(int(t)) for t in run.shown_times) + ".")
     shares = {f"t = {int(t)}": story.signal_share(int(t)) for t in run.shown_times}
     st.markdown("**Share of $x_t$'s power that is still picture** (not noise), per band of "
                 "frequency f in cycles per picture:")
-    st.markdown(share_table(shares, story.pictures.size, "time"))
+    share_table(shares, story.pictures.size, "time")
     middle = int(run.shown_times[len(run.shown_times) // 2])
     share = story.signal_share(middle)
     shared.sentence(
@@ -234,7 +232,7 @@ def forward_process(story: PictureStory, process: str, view: tuple) -> None:
                    "scaling.")
 
 
-def samplers_section(story: PictureStory, process: str, view: tuple) -> None:
+def samplers_section(story: PictureStory, view: tuple) -> None:
     st.header("Three samplers, the same starting noise")
     st.markdown(
         "Run page 3's three samplers on the pictures with the perfect denoiser, all three "
@@ -242,10 +240,15 @@ def samplers_section(story: PictureStory, process: str, view: tuple) -> None:
         "'no noise' makes the same step without it; DDIM uses its own deterministic "
         "update.")
     no_noise, ddpm = story.samplers["no_noise"], story.samplers["ddpm"]
+    # Measured, not assumed per process: DDPM's x_T has forgotten the data, so the no-noise
+    # run lands on the average picture; the walk's remembers its coarsest scales a little.
+    lands = no_noise.distance_to_mean < 0.1 * TEXTURE_STD
     shared.predict_then_look(
         "without the injected noise, what does the last picture look like: a picture like "
         "the data, or something else?",
-        f"Something else: **the average picture**, smooth and low in contrast. Its texture "
+        ("Something else: **the average picture** itself" if lands else
+         "Something else: **nearly the average picture**, with a faint blurred texture")
+        + f", smooth and low in contrast. Its texture "
         f"keeps {percent(no_noise.kept[0])} of the data's power at the coarsest scale and "
         f"{percent(no_noise.kept[-1])} at the finest; its pixels are on average "
         f"{no_noise.distance_to_mean:.2f} from the average picture's, against "
@@ -257,7 +260,7 @@ def samplers_section(story: PictureStory, process: str, view: tuple) -> None:
     grid = np.concatenate([story.grid(story.samplers[name].run, picture=0)
                            for name in SAMPLER_NAMES])
     show(view, "samplers", lambda: figs.picture_grid(
-        grid, rows, titles, "From noise to a picture: the same start, three rules"),
+        grid, rows, titles, "One start, three rules", colorbar=False),
         alt="Rows DDPM, no noise, DDIM; columns t from T down to 0, all three from the same "
             "noise picture.")
     finals = np.stack([story.data, *(story.samplers[name].run.final
@@ -271,17 +274,15 @@ def samplers_section(story: PictureStory, process: str, view: tuple) -> None:
     st.markdown(f"**Share of the data's power kept** at t = 0 (over {PAGE_IMAGES} pictures), "
                 "per band of f, and how far the pictures are from the average picture "
                 f"(RMS per pixel; data {TEXTURE_STD}):")
-    st.markdown(share_table(kept, story.pictures.size, "sampler",
-                            {"from the average": distances}))
+    share_table(kept, story.pictures.size, "sampler", {"from the average": distances})
     ddim = story.samplers["ddim"]
     shared.sentence(
         f"DDPM keeps {percent_span(ddpm.kept)} and DDIM {percent_span(ddim.kept)} of the "
         f"data's power per band: they end with the data's texture. Without the noise at "
         f"most {percent(float(no_noise.kept.max()))} is left in any band: "
-        + ("every picture lands on the average picture."
-           if no_noise.distance_to_mean < 0.1 * TEXTURE_STD else
+        + ("every picture lands on the average picture." if lands else
            "a faint, blurred texture over the average picture, finest scales gone."))
-    with st.expander("Why the noise-free step ends at the average picture"):
+    with st.expander("Why the noise-free step ends at (or near) the average picture"):
         st.markdown(
             "Each Fourier coefficient of $x_t - \\alpha_t m$ is handled on its own. At "
             "large t the Wiener filter guesses $\\hat x_0 \\approx m$ for nearly every "
@@ -292,15 +293,15 @@ def samplers_section(story: PictureStory, process: str, view: tuple) -> None:
             "its coefficient has shrunk to almost nothing, and nothing puts it back. DDPM "
             "puts the missing variance back as fresh noise; DDIM keeps exactly "
             "$\\sigma_s \\hat\\epsilon$. "
-            + ("On DDPM's process $x_T$ has forgotten the data ($\\alpha_T = "
+            + ("Here $x_T$ has forgotten the data ($\\alpha_T = "
                f"{story.alpha[-1]:.4f}$), so the result is the average picture itself."
-               if process == "ddpm" else
-               "The random walk's $x_T$ still remembers a little of the coarsest scales "
-               "(its $\\alpha_T = 1$), which the no-noise run keeps: a faint blurred "
+               if lands else
+               f"Here $x_T$ still remembers a little of the coarsest scales ($\\alpha_T = "
+               f"{story.alpha[-1]:.2g}$), which the no-noise run keeps: a faint blurred "
                "texture over the average picture.")
             + "\n\nDDPM's own step also loses a little: it draws from "
             "$q(x_s \\mid x_t, x_0 = \\hat x_0)$, which leaves out the uncertainty about "
-            "$x_0$, so its finest band comes out a few percent short of the data's (the "
+            "$x_0$, so its finer bands come out somewhat short of the data's (the "
             "table above measures it).")
 
 
@@ -362,5 +363,5 @@ view = (process_config.name, process_config.T, seed)
 pixel_is_an_axis(active, seed, story.pictures.size)
 the_data(story, view)
 forward_process(story, process_config.name, view)
-samplers_section(story, process_config.name, view)
+samplers_section(story, view)
 spectrum_over_t(story)

@@ -31,13 +31,9 @@ def story(process: str, seed: int = 0) -> PictureStory:
 
 
 def tables(at: AppTest) -> list[list[list[str]]]:
-    """The markdown tables on the page, as rows of cells (header and rule left out)."""
-    found = []
-    for m in at.markdown:
-        if m.value.startswith("|"):
-            lines = m.value.splitlines()[2:]
-            found.append([[c.strip() for c in line.strip("|").split("|")] for line in lines])
-    return found
+    """The tables on the page, as rows of cells (header left out)."""
+    return [[[str(c) for c in row] for row in table.value.itertuples(index=False)]
+            for table in at.table]
 
 
 def as_share(cell: str) -> float:
@@ -142,12 +138,16 @@ def test_the_t_slider_moves_the_spectrum() -> None:
     assert at.query_params["t"] == "20"  # the view is a link
 
 
-def test_predict_then_look_answers_with_the_numbers() -> None:
-    at = open_page("ddpm")
-    answer = f"{story('ddpm').samplers['no_noise'].distance_to_mean:.2f} from the average"
+@pytest.mark.parametrize(("process", "words"), [("ddpm", "the average picture** itself"),
+                                              ("random_walk", "nearly the average picture")])
+def test_predict_then_look_answers_with_the_numbers(process: str, words: str) -> None:
+    at = open_page(process)
+    no_noise = story(process).samplers["no_noise"]
+    answer = f"{no_noise.distance_to_mean:.2f} from the average"
     assert answer not in " ".join(m.value for m in at.markdown)
     at.toggle(key="_predict_pictures_no_noise").set_value(True).run()
-    assert answer in " ".join(m.value for m in at.markdown)
+    shown = " ".join(m.value for m in at.markdown)
+    assert answer in shown and words in shown, shown
 
 
 def test_a_link_opens_its_seed_and_a_bad_one_falls_back() -> None:
