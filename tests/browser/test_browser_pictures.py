@@ -12,6 +12,7 @@ import pytest
 from browser_helpers import (
     ProtocolLog,
     app_navigation_problem,
+    background_luminance,
     chart_names,
     chart_sizes,
     chart_tick_colours,
@@ -32,11 +33,6 @@ from playwright.sync_api import Page
 pytestmark = pytest.mark.browser
 
 CHARTS = 8  # two pixels, 8 x 8 numbers, data, data spectrum, forward, samplers, finals, spectrum
-DARK_BACKGROUND_JS = """() => {
-  const [r, g, b] = getComputedStyle(document.querySelector('[data-testid=stApp]'))
-    .backgroundColor.match(/[\\d.]+/g).map(Number);
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.2 * 255;
-}"""
 
 
 def assert_clean_with_charts(page: Page) -> None:
@@ -59,10 +55,15 @@ def test_pictures_page_in_light_and_dark(page: Page, screenshot_dir: Path) -> No
     page.set_viewport_size({"width": 1280, "height": 900})
     open_page(page, "/pictures")
     assert_clean_with_charts(page)
+    assert background_luminance(page) > 0.8, "the light theme is not light"
     assert page.locator("[data-testid=stMain] h1").first.inner_text().startswith("4. Pictures")
     screenshot_full(page, screenshot_dir / "pictures-light.png")
     page.emulate_media(color_scheme="dark")
-    page.wait_for_function(DARK_BACKGROUND_JS)
+    for _ in range(100):  # the app follows the system theme live
+        if background_luminance(page) < 0.2:
+            break
+        page.wait_for_timeout(100)
+    assert background_luminance(page) < 0.2, "the app did not turn dark"
     wait_charts(page)
     wait_chart_text_light(page)
     colours = [c for c in chart_tick_colours(page) if c]
