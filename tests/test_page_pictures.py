@@ -97,6 +97,8 @@ def test_the_words_follow_the_process() -> None:
     ddpm_text, walk_text = " ".join(ui.sentences(ddpm)), " ".join(ui.sentences(walk))
     assert "every picture lands on the average picture" in ddpm_text
     assert "faint, blurred texture" in walk_text and "lands on" not in walk_text
+    for text in (ddpm_text, walk_text):
+        assert "they end with the data's texture" in text and "fall short" not in text
     assert story("ddpm").samplers["no_noise"].distance_to_mean < 0.04
     assert story("random_walk").samplers["no_noise"].kept[0] > 0.05
     captions = " ".join(c.value for c in walk.caption)
