@@ -221,6 +221,19 @@ def test_every_sampler_starts_from_the_same_noise() -> None:
     assert not np.array_equal(starts[0], other.images[0])
 
 
+def test_batches_change_nothing() -> None:
+    """64 x 64 pictures run in batches of 16 (BATCH_PIXELS): the pictures are those of one
+    batch, and the run's spectrum is that of all its pictures."""
+    schedule = make_schedule("ddpm")
+    pictures = make_pictures(PictureConfig(size=64))
+    whole = reverse_run(pictures, schedule, "ddim", 20, 5, seed=1, shown=(schedule.T, 0))
+    first = reverse_run(pictures, schedule, "ddim", 16, 5, seed=1, shown=(schedule.T, 0))
+    assert whole.images.shape == (2, 20, 64, 64)
+    assert np.allclose(whole.images[:, :16], first.images, atol=1e-6)
+    assert np.allclose(whole.power[-1], radial_power(whole.final, pictures.mean).mean(0),
+                       rtol=1e-4)
+
+
 @pytest.mark.parametrize("process", ["ddpm", "random_walk"])
 def test_forward_run_has_the_schedules_marginals(process: str) -> None:
     schedule = make_schedule(process)
