@@ -20,9 +20,11 @@ PAGES = [
      "The time-varying field a denoiser learns, next to the exact one."),
     ("pages/sampling.py", "3. Sampling", "🎞️",
      "From noise to data: DDPM, DDPM without the noise (collapse), DDIM."),
-    ("pages/guidance.py", "4. Guidance", "🎯",
+    ("pages/pictures.py", "4. Pictures", "🖼️",
+     "A pixel is an axis: the same samplers on pictures, with their exact denoiser."),
+    ("pages/guidance.py", "5. Guidance", "🎯",
      "Conditional vs unconditional fields and the classifier-free guidance slider."),
-    ("pages/train.py", "5. Train your own", "🏋️",
+    ("pages/train.py", "6. Train your own", "🏋️",
      "Train a tiny model live and use it on every page."),
 ]
 

@@ -19,6 +19,17 @@ from explainer.datasets import DATASET_NAMES, make_dataset, parse_label
 from explainer.fields import grid_field
 from explainer.guidance import Guidance
 from explainer.ideal import IdealDenoiser
+from explainer.images import (
+    DEFAULT_SIZE,
+    MAX_IMAGES,
+    SIZE_RANGE,
+    PictureConfig,
+    check_count,
+    check_size,
+    data_images,
+    make_pictures,
+    reverse_run,
+)
 from explainer.runtime import configure_process
 from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
@@ -37,13 +48,6 @@ PRETRAIN_RECIPE = {"batch": 1024, "lr": 1e-2, "hidden": 64}
 
 class UsageError(Exception):
     """A bad argument: printed as one line, exit status 2."""
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def positive_float(text: str) -> float:
@@ -147,6 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
     _guidance_arguments(c)
     c.add_argument("--out", type=Path, required=True)
     c.set_defaults(run=cmd_field)
+
+    c = sub.add_parser("images", help="pictures with an exact denoiser (.npy: N, S, S)")
+    c.add_argument("--what", choices=("data", *SAMPLER_NAMES), required=True,
+                   help="data pictures, or the final pictures of a sampler run on the "
+                        "exact (Wiener) denoiser")
+    c.add_argument("--process", choices=PROCESS_NAMES, default="ddpm")
+    c.add_argument("--steps", type=count(1, limits.MAX_T), default=None,
+                   help="sampler steps (default: T, or 1,000 if T is larger)")
+    c.add_argument("--n", type=int, default=16, help=f"pictures, 1..{MAX_IMAGES}")
+    c.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                   help=f"S, in {SIZE_RANGE[0]}..{SIZE_RANGE[1]}")
+    c.add_argument("--seed", type=SEED, default=0)
+    c.add_argument("--out", type=Path, required=True)
+    c.set_defaults(run=cmd_images)
 
     c = sub.add_parser("pretrain", help="(re)make the pretrained checkpoints in assets/")
     c.add_argument("--steps", type=count(1, limits.MAX_TRAIN_STEPS), default=None,
@@ -312,6 +330,17 @@ def _stored_shape(npz: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...]:
                   else np.lib.format.read_array_header_2_0)
         shape = header(f)[0]
     return shape if len(shape) else (0,)
+
+
+def cmd_images(args: argparse.Namespace) -> None:
+    pictures = make_pictures(PictureConfig(size=check_size(args.size)))
+    n = check_count(args.n)
+    if args.what == "data":
+        x = data_images(pictures, n, args.seed)
+    else:
+        schedule = make_schedule(args.process)
+        x = reverse_run(pictures, schedule, args.what, n, args.steps, args.seed).final
+    _save(args.out, x=x)
 
 
 def cmd_pretrain(args: argparse.Namespace) -> None:

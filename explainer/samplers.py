@@ -17,6 +17,7 @@ v = sigma_t^2 - a^2 sigma_s^2, the forward process gives the Gaussian posterior
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -116,18 +117,31 @@ def sample(model: EpsModel, schedule: Schedule, sampler: str = "ddpm", n: int = 
                       schedule.sampling_spacing)
     gen = torch.Generator().manual_seed(seed)
     prior = model.prior or schedule.prior()
-    x = x_T if x_T is not None else prior.draw(n, gen)
-    xs, x0_hats = [x], []
+    start = x_T if x_T is not None else prior.draw(n, gen)
+    xs, x0_hats = [start], []
+    for _, x, x0_hat in reverse_steps(model, schedule, sampler, times, start, gen, guidance):
+        xs.append(x)
+        x0_hats.append(x0_hat)
+    return Trajectory(np.asarray(times), torch.stack(xs).float().numpy(),
+                      torch.stack(x0_hats).float().numpy())
+
+
+def reverse_steps(model: EpsModel, schedule: Schedule, sampler: str, times: Sequence[int],
+                  x_T: torch.Tensor, gen: torch.Generator,
+                  guidance: Guidance = UNCONDITIONAL
+                  ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """The reverse run from x_T over `times` (T down to 0), one step at a time: yields
+    (s, x_s, x0_hat made at t) for each step t -> s. A generator, so that a caller with
+    big states (images) keeps only the steps it needs; x may have any shape (n, ...)."""
+    check_sampler_name(sampler)
+    x = x_T
     with torch.no_grad():
         for t, s in zip(times[:-1], times[1:], strict=True):
             eps_hat = guided_eps(model, x, t, guidance)
             alpha_t, sigma_t = float(schedule.alpha[t]), float(schedule.sigma[t])
             x0_hat = (x - sigma_t * eps_hat) / alpha_t
             x = _step(schedule, sampler, x, t, s, x0_hat, eps_hat, gen)
-            xs.append(x)
-            x0_hats.append(x0_hat)
-    return Trajectory(np.asarray(times), torch.stack(xs).float().numpy(),
-                      torch.stack(x0_hats).float().numpy())
+            yield s, x, x0_hat
 
 
 def _step(schedule: Schedule, sampler: str, x_t: torch.Tensor, t: int, s: int,

@@ -1,4 +1,4 @@
-"""Page 4: classifier-free guidance. One network, asked with and without a class; the
+"""Page 5: classifier-free guidance. One network, asked with and without a class; the
 difference of its two answers, scaled by w, steers samples into the class."""
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def samples_sentence(w: float, n: int, cls: str, numbers: shared.SampleNumbers,
 # ---------------------------------------------------------------- the page
 
 active = shared.active_model()
-st.title("4. Guidance: steering toward a class")
+st.title("5. Guidance: steering toward a class")
 introduction()
 label, negative, w, kind, n = controls(active.model)
 chosen = Guidance(label, w, negative)
