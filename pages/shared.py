@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import checkpoints, claims, metrics
+from explainer import checkpoints, claims, metrics, under_conditioned
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, field_agreement, grid_field
 from explainer.guidance import Guidance
@@ -354,6 +354,22 @@ def cached_no_noise_run(model_key: str, _model: TrainedModel, kind: str, steps: 
     """The no-noise sampler's run in two phases (shrink, then land): claims.no_noise_run."""
     run = cached_trajectory(model_key, _model, kind, "no_noise", steps, n, Guidance(), seed)
     return claims.no_noise_run(run.xs, run.times, _model.schedule, _model.data)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the network that rarely saw the "
+                                                 "class...")
+def _under_conditioned(dataset: str, process: str) -> TrainedModel:
+    return checkpoints.load(under_conditioned.path(dataset, process))
+
+
+def under_conditioned_active(active: Active) -> Active | None:
+    """The network for the same data and process that under-uses the class (page 4;
+    shipped for the pretrained models only), or None."""
+    dataset, process = active.model.data.name, active.model.schedule.name
+    if active.source != "pretrained" or not under_conditioned.path(dataset, process).is_file():
+        return None
+    return Active(f"under-conditioned:{dataset}:{process}",
+                  _under_conditioned(dataset, process), "under-conditioned")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
