@@ -98,8 +98,9 @@ def one_step_amplification(schedule: Schedule) -> float:
 SHARE_STEP = 0.05
 # Spread changes under 10% are not called "less" or "more variety".
 SPREAD_STEP = 0.10
-# "The fields agree" at large t: a mean cosine of at least this.
-AGREE = 0.95
+# Two fields "agree" with a mean cosine of at least AGREE (~18 degrees on average), "only
+# roughly" down to ROUGHLY (~37 degrees); below that they "differ".
+AGREE, ROUGHLY = 0.95, 0.80
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,15 @@ def guidance_effects(at_w: GuidedNumbers, at_1: GuidedNumbers) -> tuple[str, ...
     return tuple(effects)
 
 
+def agreement_words(mean_cosine: float) -> str:
+    """"agree", "agree only roughly" or "differ", judged on the cosine as printed (two
+    decimals), so that a page never prints 0.95 beside "differ"."""
+    shown = round(mean_cosine, 2)
+    return "agree" if shown >= AGREE else "agree only roughly" if shown >= ROUGHLY else "differ"
+
+
 def fields_agree(mean_cosine: float) -> bool:
-    return mean_cosine >= AGREE
+    return agreement_words(mean_cosine) == "agree"
 
 
 def large_t_shrinks_guesses(schedule: Schedule) -> bool:

@@ -40,8 +40,8 @@ def introduction() -> None:
         "When does that help? A perfect model given the class (w = 1) already samples "
         "that class exactly. Guidance earns its keep when a network **under-uses** the "
         "class, as text-to-image models do with their prompts: choose *a network that "
-        "rarely saw the class* as the Denoiser below to see it rescue one, and what it "
-        "costs.")
+        "rarely saw the class* as the Denoiser below, and move w to see guidance pull its "
+        "samples into the class, and what that costs.")
     st.info(
         "**Convention used here** (diffusers, Imagen): "
         "$\\hat\\epsilon_{guided} = \\hat\\epsilon_{uncond} + w\\,(\\hat\\epsilon_{cond} - "
@@ -149,18 +149,21 @@ def large_t_bullet(model: TrainedModel, label: int, T: int, cosine: float) -> st
     agree = claims.fields_agree(cosine)
     if claims.large_t_shrinks_guesses(schedule):
         alpha_T = float(schedule.alpha[T])
-        reason = (f"$\\alpha_T$ = {alpha_T:.4f} shrinks every guess, with the class or "
+        reason = (f"$\\alpha_T = {alpha_T:.4f}$ shrinks every guess, with the class or "
                   "without, onto the origin, so both arrows point there")
-        return (f"{head}: they agree. {reason}" if agree
-                else f"{head}: they still differ, although {reason}")
+        return (f"{head}: they agree. {reason}" if agree else
+                f"{head}: they {claims.agreement_words(cosine)}, although {reason}")
     data = model.data
     gap = float(np.linalg.norm(data.points[data.labels == label].mean(0)
                                - data.points.mean(0)))
-    reason = (f"here $\\alpha_t$ = 1, so each arrow points at its own guess: about the "
+    alpha_T = float(schedule.alpha[T])
+    reason = (f"here $\\alpha_T = {alpha_T:.2g}$, so each arrow points at its own guess: about the "
               f"average of class '{names[label]}' for the conditional field, the average of "
               f"all the data for the other, {gap:.2f} apart")
-    return (f"{head}: they agree: {reason}, close as seen from most of the grid" if agree
-            else f"{head}: they do **not** agree: {reason}")
+    words = claims.agreement_words(cosine)
+    if agree:
+        return f"{head}: they agree: {reason}, close as seen from most of the grid"
+    return f"{head}: they {'do **not** agree' if words == 'differ' else words}: {reason}"
 
 
 @st.fragment
@@ -213,15 +216,16 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
                "from dark (the shortest in its panel) to yellow (the longest): the "
                "difference is much shorter than the fields themselves. Grey dots: all the "
                f"data (unconditional) or the class {cls} only (the others).")
-    verb = "agree" if claims.fields_agree(agreement) else "differ"
+    toward = "points toward the class: " if towards >= 0.5 else ""
     shared.what_you_see([
-        f"**At t = {t}** the conditional and the unconditional arrows {verb}: mean cosine "
-        f"{agreement:.2f} (1 = all point the same way)",
+        f"**At t = {t}** the conditional and the unconditional arrows "
+        f"{claims.agreement_words(agreement)}: mean cosine {agreement:.2f} (1 = all point "
+        "the same way)",
         large_t_bullet(model, label, T, curve[-1]),
         f"**At t = {ts[0]}**, nearly clean: mean cosine {curve[0]:.2f}: they "
-        f"{'agree' if claims.fields_agree(curve[0]) else 'differ'}",
-        f"**The difference** points toward the class: {towards:.0%} of its arrows within "
-        f"30° of the nearest training point of class {cls}"])
+        f"{claims.agreement_words(curve[0])}",
+        f"**The difference** {toward}{towards:.0%} of its arrows within 30° of the nearest "
+        f"training point of class {cls}"])
     with st.expander("Agreement of the two fields over t", expanded=False):
         fig = figures.curve_figure(np.array(ts), {"mean cosine, cond vs uncond": np.array(curve)},
                                    f"Conditional vs unconditional field, class {cls}", "t",
