@@ -216,7 +216,8 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
                "from dark (the shortest in its panel) to yellow (the longest): the "
                "difference is much shorter than the fields themselves. Grey dots: all the "
                f"data (unconditional) or the class {cls} only (the others).")
-    toward = "points toward the class: " if towards >= 0.5 else ""
+    difference = ("**The difference** points toward the class:" if round(towards, 2) > 0.5
+                  else "**The difference**:")
     shared.what_you_see([
         f"**At t = {t}** the conditional and the unconditional arrows "
         f"{claims.agreement_words(agreement)}: mean cosine {agreement:.2f} (1 = all point "
@@ -224,7 +225,7 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
         large_t_bullet(model, label, T, curve[-1]),
         f"**At t = {ts[0]}**, nearly clean: mean cosine {curve[0]:.2f}: they "
         f"{claims.agreement_words(curve[0])}",
-        f"**The difference** {toward}{towards:.0%} of its arrows within 30° of the nearest "
+        f"{difference} {towards:.0%} of its arrows point within 30° of the nearest "
         f"training point of class {cls}"])
     with st.expander("Agreement of the two fields over t", expanded=False):
         fig = figures.curve_figure(np.array(ts), {"mean cosine, cond vs uncond": np.array(curve)},

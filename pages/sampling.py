@@ -268,9 +268,12 @@ def why_noise_expander(model: TrainedModel, steps: int) -> None:
         st.latex(r"\frac{\text{no-noise step}}{\text{DDIM step}} = "
                  r"\frac{\sigma_t + a\,\sigma_s}{\sigma_t}")
         st.markdown(
-            f"For these {steps} steps it is {ratios[0]:.2f} on the first step and "
-            f"{ratios[-1]:.2f} on the last (to t = 0): nearly twice as far whenever steps "
-            "are small. DDPM's fresh noise puts the spread back; left out, nothing does. In "
+            ("With one step it is 1: that step goes to t = 0, where both rules land on "
+             "$\\hat x_0$. " if steps == 1 else
+             f"For these {steps} steps it is {ratios[0]:.2f} on the first step and "
+             f"{ratios[-1]:.2f} on the last (to t = 0). ") +
+            "It is nearly 2 whenever steps are small: the no-noise step goes nearly twice "
+            "as far. DDPM's fresh noise puts the spread back; left out, nothing does. In "
             "the limit of small steps these are the **reverse SDE**'s drift (taken without "
             "its noise) and the **probability-flow ODE**'s, whose pull toward the data is "
             "half as strong and which keeps the forward process's spread without noise.")

@@ -161,3 +161,22 @@ def test_a_negative_class_weighs_the_class_w_and_the_negative_w_minus_1() -> Non
     w = 4.0
     out = guided_eps(m, X, 4, Guidance(label=2, w=w, negative=1))
     torch.testing.assert_close(out, w * eps_of(X, 4, 2) - (w - 1) * eps_of(X, 4, 1))
+
+
+def test_every_pretrained_model_has_its_under_conditioned_twin_made_by_the_recipe() -> None:
+    """The guidance page's 'network that rarely saw the class' ships for every pretrained
+    model, trained as explainer/under_conditioned.py says (seeded, step-counted)."""
+    from dataclasses import replace
+
+    from explainer import checkpoints, under_conditioned
+    from explainer.datasets import DATASET_NAMES
+    from explainer.schedules import PROCESS_NAMES
+
+    for dataset in DATASET_NAMES:
+        for process in PROCESS_NAMES:
+            weak = checkpoints.load(under_conditioned.path(dataset, process))
+            shipped = checkpoints.load(checkpoints.pretrained_path(dataset, process))
+            assert weak.train_config == under_conditioned.config(dataset, process).check()
+            assert weak.steps_trained == under_conditioned.RECIPE["steps"]
+            np.testing.assert_array_equal(weak.data.points, shipped.data.points)
+            assert replace(weak.train_config.process) == shipped.train_config.process

@@ -292,3 +292,20 @@ def test_the_convention_box_cites_ho_and_salimans() -> None:
     assert "Ho & Salimans 2022" in info and "w' = w - 1" in info
     intro = " ".join(m.value for m in at.markdown)
     assert "often not enough" not in intro  # false here: 99-100% in class at w = 1
+
+
+@pytest.mark.parametrize(("dataset", "process"), [("spiral", "ddpm"), ("gaussians", "ddpm"),
+                                                  ("moons", "random_walk")])
+def test_the_difference_points_toward_the_class_only_when_most_of_its_arrows_do(
+        dataset: str, process: str) -> None:
+    from explainer.fields import share_pointing_at
+
+    model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
+    label = model.num_classes - 1
+    at = open_page(dataset=dataset, process=process, n="250")
+    tails, directions = ui.arrows(ui.charts(at)["chart_fields"], "difference")
+    share = share_pointing_at(directions, tails,
+                              model.data.points[model.data.labels == label])
+    text = bullet(at, 0, "**The difference**")
+    assert f"{share:.0%} of its arrows point within 30°" in text
+    assert ("points toward the class" in text) == (round(share, 2) > 0.5)

@@ -334,3 +334,19 @@ def test_no_bullet_has_more_than_three_numbers() -> None:
         for text in what_you_see(at):
             plain = re.sub(r"'[^']*'|\$[^$]*\$|t = \d+", "", text)
             assert len(re.findall(r"\d[\d,.]*", plain)) <= 3, text
+
+
+@pytest.mark.parametrize("dataset", ["spiral", "gaussians", "checkerboard"])
+def test_on_ddpm_the_perfect_model_shrinks_the_cloud_too(dataset: str) -> None:
+    """The page says the collapse is the rule's, not the network's: on DDPM the perfect
+    model's no-noise cloud also shrinks to a point (under 5% of the data's spread)."""
+    from explainer.guidance import Guidance
+    from explainer.samplers import sample
+
+    model = pretrained(dataset, "ddpm")
+    at = open_page(dataset=dataset, n="250")
+    text = " ".join(m.value for m in at.markdown)
+    assert "the perfect model's cloud does the same" in text
+    run = sample(model.ideal(), model.schedule, "no_noise", 300, 200, Guidance(), 0)
+    smallest = min(spread(x) for x in run.xs)
+    assert smallest < 0.05 * spread(model.data.points)
