@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explainer.datasets import Dataset
-from explainer.metrics import nearest_labels, spread
+from explainer.metrics import nearest_labels, spreads
 from explainer.schedules import Schedule
 
 # A cloud with less than this share of the data's spread has collapsed into one bunch.
@@ -57,15 +57,15 @@ class NoNoiseRun:
 def no_noise_run(xs: np.ndarray, times: np.ndarray, schedule: Schedule,
                  data: Dataset) -> NoNoiseRun:
     """Measure a no-noise trajectory (xs[k] at times[k], from t = T to 0)."""
-    spreads = np.array([spread(x) for x in xs])
-    k = int(spreads.argmin())
+    spread_at = spreads(xs)
+    k = int(spread_at.argmin())
     t = int(times[k])
     alpha_t = float(schedule.alpha[t])
     offset = float(np.linalg.norm(xs[k].mean(0) - alpha_t * data.points.mean(0)))
     nearest = nearest_labels(xs[-1], data.points, data.labels)
     counts = np.bincount(nearest, minlength=data.num_classes)
     top = int(counts.argmax())
-    return NoNoiseRun(float(spreads[k]), t, alpha_t, offset, float(spreads[-1]), top,
+    return NoNoiseRun(float(spread_at[k]), t, alpha_t, offset, float(spread_at[-1]), top,
                       float(counts[top] / len(nearest)))
 
 

@@ -73,8 +73,13 @@ def sample_quality(samples: np.ndarray, dataset: str, seed: int = 20_000) -> Qua
 
 def spread(points: np.ndarray) -> float:
     """Root-mean-square distance from the cloud's centre (its std in 2D)."""
-    centred = points - points.mean(0)
-    return float(np.sqrt((centred**2).sum(1).mean()))
+    return float(spreads(np.asarray(points)[None])[0])
+
+
+def spreads(clouds: np.ndarray) -> np.ndarray:
+    """spread of each cloud of a (k, n, 2) stack, e.g. every step of a trajectory."""
+    centred = clouds - clouds.mean(-2, keepdims=True)
+    return np.sqrt((centred.astype(np.float64) ** 2).sum(-1).mean(-1))
 
 
 def distance_to_data(points: np.ndarray, data: np.ndarray) -> float:

@@ -149,7 +149,7 @@ def large_t_bullet(model: TrainedModel, label: int, T: int, cosine: float) -> st
     agree = claims.fields_agree(cosine)
     if claims.large_t_shrinks_guesses(schedule):
         alpha_T = float(schedule.alpha[T])
-        reason = (f"$\\alpha_T = {alpha_T:.4f}$ shrinks every guess, with the class or "
+        reason = (f"α_T = {alpha_T:.4f} shrinks every guess, with the class or "
                   "without, onto the origin, so both arrows point there")
         return (f"{head}: they agree. {reason}" if agree else
                 f"{head}: they {claims.agreement_words(cosine)}, although {reason}")
@@ -157,7 +157,7 @@ def large_t_bullet(model: TrainedModel, label: int, T: int, cosine: float) -> st
     gap = float(np.linalg.norm(data.points[data.labels == label].mean(0)
                                - data.points.mean(0)))
     alpha_T = float(schedule.alpha[T])
-    reason = (f"here $\\alpha_T = {alpha_T:.2g}$, so each arrow points at its own guess: about the "
+    reason = (f"here α_T = {alpha_T:.2g}, so each arrow points at its own guess: about the "
               f"average of class '{names[label]}' for the conditional field, the average of "
               f"all the data for the other, {gap:.2f} apart")
     words = claims.agreement_words(cosine)

@@ -387,8 +387,6 @@ def reverse_process(active: shared.Active) -> None:
                    "on (copies of) training points: a network that fitted its data this "
                    "perfectly would memorise it rather than generalise.")
     why_noise_expander(model, steps)
-    maths_expander()
-    words_expander()
 
 
 # ---------------------------------------------------------------- the page
@@ -397,4 +395,6 @@ active = shared.active_model()
 st.title("3. Sampling: from noise back to data")
 introduction()
 reverse_process(active)
+maths_expander()  # the same for every control: outside the fragment, sent once
+words_expander()
 sampling_views.warm_in_background(active)

@@ -55,6 +55,8 @@ def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, s
                                                 Guidance(), seed) for s in samplers}
     numbers = {s: shared.cached_sample_numbers(active.key, model, kind, s, steps, n,
                                                Guidance(), seed) for s in samplers}
+    if "no_noise" in samplers:  # made here so that warming the view makes it too
+        shared.cached_no_noise_run(active.key, model, kind, steps, n, seed)
     _, data_centre = shared.cached_data_numbers(active.key, model)
     panels = [figures.Panel(TITLES[s], trajectories[s].xs, trajectories[s].x0_hats)
               for s in samplers]

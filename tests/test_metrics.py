@@ -19,6 +19,7 @@ from explainer.metrics import (
     quality_verdict,
     sample_quality,
     spread,
+    spreads,
 )
 
 
@@ -78,6 +79,8 @@ def test_spread_and_distances() -> None:
     rng = np.random.default_rng(1)
     x = rng.normal(size=(20_000, 2)) * [0.5, 0.3] + [4.0, -1.0]
     assert spread(x) == pytest.approx(np.sqrt(0.25 + 0.09), rel=0.02)
+    stack = np.stack([x[:500], 3 * x[500:1000]])  # every step of a trajectory at once
+    np.testing.assert_allclose(spreads(stack), [spread(stack[0]), spread(stack[1])])
     data = np.array([[0.0, 0.0], [1.0, 0.0]])
     pts = np.array([[0.1, 0.0], [0.9, 0.3], [3.0, 0.0]])
     assert distance_to_data(pts, data) == pytest.approx((0.1 + np.hypot(0.1, 0.3) + 2.0) / 3,

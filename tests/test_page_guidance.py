@@ -171,7 +171,7 @@ def test_why_the_fields_agree_or_not_at_large_t_is_said_per_process(dataset: str
     assert ("only roughly" in text) == (0.80 <= round(cosine, 2) < 0.95)
     if process == "ddpm":
         assert agrees  # 1.00 on every shipped model
-        assert f"$\\alpha_T = {model.schedule.alpha[T]:.4f}$ shrinks every guess" in text
+        assert f"α_T = {model.schedule.alpha[T]:.4f} shrinks every guess" in text
     else:
         label = model.num_classes - 1  # the page's default class: the last
         gap = np.linalg.norm(model.data.points[model.data.labels == label].mean(0)
