@@ -166,6 +166,18 @@ def large_t_bullet(model: TrainedModel, label: int, T: int, cosine: float) -> st
     return f"{head}: they {'do **not** agree' if words == 'differ' else words}: {reason}"
 
 
+def fields_prompt(active: shared.Active, kind: str, label: int) -> None:
+    """The fields' heading and question (outside the fragment: t does not change them)."""
+    model, T = active.model, active.model.schedule.T
+    curve = shared.cached_agreement_curve(active.key, model, kind, label, curve_times(model),
+                                          GRID)
+    st.subheader("The fields at time t")
+    shared.predict_then_look(
+        f"Slide t to its end (t = {T}, nearly pure noise). Will the conditional and the "
+        "unconditional arrows point the same way there?",
+        large_t_bullet(model, label, T, curve[-1]), "guidance")
+
+
 @st.fragment
 def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None:
     """The t slider and the four fields it drives (reruns alone when t moves)."""
@@ -177,13 +189,8 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
     base = Guidance() if negative is None else Guidance(negative)
     base_name = "unconditional" if negative is None else f"class '{names[negative]}'"
     key, T = active.key, model.schedule.T
-    st.subheader("The fields at time t")
     ts = curve_times(model)
     curve = shared.cached_agreement_curve(key, model, kind, label, ts, GRID)
-    shared.predict_then_look(
-        f"Slide t to its end (t = {T}, nearly pure noise). Will the conditional and the "
-        "unconditional arrows point the same way there?",
-        large_t_bullet(model, label, T, curve[-1]), "guidance")
     t = shared.url_t_slider("Time t (large: noisy, small: nearly clean)", T,
                             allow_zero=False, default_fraction=0.1,
                             spacing=model.schedule.time_spacing)
@@ -388,6 +395,7 @@ introduction()
 label, negative, w, kind, n = controls(active)
 sampled, sampled_kind = chosen_model(active, kind)
 chosen = Guidance(label, w, negative)
+fields_prompt(sampled, sampled_kind, label)
 fields_section(sampled, sampled_kind, chosen)
 st.divider()
 samples_section(sampled, sampled_kind, chosen, n)
