@@ -161,30 +161,34 @@ def no_noise_bullets(run: NoNoiseRun, numbers: shared.SampleNumbers, model: Trai
                               f"alpha_t = {run.alpha_at_smallest:.2f} times ") + (
             "the average of the data")
     if run.shrinks_all_the_way():
-        on = " on the data" if numbers.distance < claims.NEAR_DATA else " off the data"
-        return [f"**Without noise** the cloud shrinks{where} all the way into one spot"
-                f"{on}: spread {run.final_spread:.3f} at t = 0"]
-    first = (f"**Without noise, first** the cloud shrinks{where}: spread "
-             f"{run.smallest_spread:.2f} at t = {run.smallest_at}")
+        return [f"**Without noise** the cloud keeps shrinking{where} to the very end, and "
+                + landing_text(run, numbers, model, data_spread, again=False)]
+    return [f"**Without noise, first** the cloud shrinks{where}: spread "
+            f"{run.smallest_spread:.2f} at t = {run.smallest_at}",
+            "**then** it " + landing_text(run, numbers, model, data_spread, again=True)]
+
+
+def landing_text(run: NoNoiseRun, numbers: shared.SampleNumbers, model: TrainedModel,
+                 data_spread: float, again: bool) -> str:
+    """Where the no-noise cloud ends (claims.landing), as the end of a sentence; `again`:
+    after it has been smaller, so spreading out is spreading out again."""
     ending = claims.landing(numbers.quality, numbers.spread, numbers.distance, data_spread)
     name = model.class_names[run.top_class]
     if ending == "one bunch":
-        then = (f"**then** it lands as one bunch on the data: spread {run.final_spread:.2f}, "
+        return (f"lands as one bunch on the data: spread {run.final_spread:.2f}, "
                 f"{run.top_share:.0%} of it on class '{name}'")
-    elif ending == "piled up":
-        then = (f"**then** it spreads out onto the data again but piles up on parts of it: "
-                f"spread {numbers.spread:.2f} (data {data_spread:.2f}), "
-                f"{quality_text(numbers.quality)} the floor")
-    elif ending == "shrunk":
-        then = (f"**then** it lands on the data, shrunk to {numbers.spread / data_spread:.0%} "
-                f"of the data's spread" + (f", {run.top_share:.0%} of it on class '{name}'"
-                                           if run.top_share >= 0.9 else ""))
-    elif ending == "covers":
-        then = (f"**then** it spreads out over the data again: spread {numbers.spread:.2f} "
-                f"(data {data_spread:.2f})")
-    else:
-        then = f"**then** it ends off the data: mean distance {numbers.distance:.3f} to it"
-    return [first, then]
+    if ending == "piled up":
+        how = "spreads out onto the data again" if again else "lands on the data"
+        return (f"{how} but piles up on parts of it: spread {numbers.spread:.2f} (data "
+                f"{data_spread:.2f}), {quality_text(numbers.quality)} the floor")
+    if ending == "shrunk":
+        return (f"lands on the data, shrunk to {numbers.spread / data_spread:.0%} of the "
+                "data's spread" + (f", {run.top_share:.0%} of it on class '{name}'"
+                                   if run.top_share >= 0.9 else ""))
+    if ending == "covers":
+        return (f"{'spreads out over the data again' if again else 'ends spread over the data'}"
+                f": spread {numbers.spread:.2f} (data {data_spread:.2f})")
+    return f"ends off the data: mean distance {numbers.distance:.3f} to it"
 
 
 def why_bullet(model: TrainedModel, steps: int, run: NoNoiseRun) -> str:

@@ -309,3 +309,17 @@ def test_the_difference_points_toward_the_class_only_when_most_of_its_arrows_do(
     text = bullet(at, 0, "**The difference**")
     assert f"{share:.0%} of its arrows point within 30°" in text
     assert ("points toward the class" in text) == (round(share, 2) > 0.5)
+
+
+@pytest.mark.parametrize("params", [{"w": "3"}, {"w": "10", "dataset": "gaussians"},
+                                    {"process": "random_walk", "denoiser": "weak"}])
+def test_no_bullet_has_more_than_three_numbers(params: dict[str, str]) -> None:
+    """Short bullets of measured numbers: at most three each (class names, math and the
+    t = / w = labels aside)."""
+    import re
+
+    at = open_page(n="250", **params)
+    for which in (0, 1):
+        for text in what_you_see(at, which):
+            plain = re.sub(r"'[^']*'|\$[^$]*\$|[tw] = \d+(\.\d+)?|α_T", "", text)
+            assert len(re.findall(r"\d[\d,.]*", plain)) <= 3, text
