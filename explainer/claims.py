@@ -112,12 +112,14 @@ class GuidedNumbers:
     spread: float
 
 
-def guidance_effects(at_w: GuidedNumbers, at_1: GuidedNumbers) -> tuple[str, ...]:
+def guidance_effects(w: float, at_w: GuidedNumbers, at_1: GuidedNumbers) -> tuple[str, ...]:
     """What guidance at w did compared with w = 1 (plain conditional), as codes:
     "into class" (more samples nearest the class), "rescued" (more in class and on the
     data), "off the data" (fewer on the data of the class), "out of class" (fewer in
-    it), "less variety" / "more spread" (spread down / up by SPREAD_STEP or more). None of
-    these: ()."""
+    it), "less variety" / "more spread" (spread down / up by SPREAD_STEP or more; for
+    w > 1 only: below w = 1 the samples spread over other classes, and a smaller spread
+    around their centre, e.g. both rings against the outer one, is not less variety).
+    None of these: ()."""
     effects = []
     if at_w.share >= at_1.share + SHARE_STEP:
         effects.append("into class")
@@ -127,9 +129,9 @@ def guidance_effects(at_w: GuidedNumbers, at_1: GuidedNumbers) -> tuple[str, ...
         effects.append("rescued")
     if at_w.on_class <= at_1.on_class - SHARE_STEP and at_w.share > at_1.share - SHARE_STEP:
         effects.append("off the data")
-    if at_w.spread <= (1 - SPREAD_STEP) * at_1.spread:
+    if w > 1 and at_w.spread <= (1 - SPREAD_STEP) * at_1.spread:
         effects.append("less variety")
-    if at_w.spread >= (1 + SPREAD_STEP) * at_1.spread:
+    if w > 1 and at_w.spread >= (1 + SPREAD_STEP) * at_1.spread:
         effects.append("more spread")
     return tuple(effects)
 

@@ -259,7 +259,7 @@ def effect_bullet(w: float, at_w: claims.GuidedNumbers, at_1: claims.GuidedNumbe
     """The closing sentence: what this w did against w = 1, from the numbers."""
     if w == 1.0:
         return "**w = 1** is the plain conditional model: no guidance yet"
-    effects = claims.guidance_effects(at_w, at_1)
+    effects = claims.guidance_effects(w, at_w, at_1)
     words = [EFFECT_WORDS[e] for e in effects] or ["about the same samples"]
     what = " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
     more = "more" if w > 1 else "less"
