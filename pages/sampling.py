@@ -53,8 +53,11 @@ def introduction() -> None:
 
 
 def predict_answer(run: NoNoiseRun, numbers: shared.SampleNumbers, model: TrainedModel,
-                   steps: int, data_spread: float) -> str:
+                   kind: str, steps: int, data_spread: float,
+                   data_centre: tuple[float, float]) -> str:
     """The 'predict, then look' answer: the no-noise run on screen, phase by phase."""
+    if steps == 1:  # one jump: nothing to shrink or land, and the same for every sampler
+        return one_step_bullet(model, kind, numbers, data_spread, data_centre)
     story = no_noise_bullets(run, numbers, model, data_spread)
     if steps > 1:
         story.append(why_bullet(model, steps, run))
@@ -373,7 +376,8 @@ def reverse_process(active: shared.Active) -> None:
     def answer() -> str:
         numbers = shared.cached_sample_numbers(active.key, model, kind, "no_noise", steps, n,
                                                Guidance(), seed)
-        return predict_answer(no_noise_run(), numbers, model, steps, data_spread)
+        return predict_answer(no_noise_run(), numbers, model, kind, steps, data_spread,
+                              data_centre)
 
     shared.predict_then_look(
         "Leave out the fresh noise (DDPM, no noise): where will the points end up?", answer,

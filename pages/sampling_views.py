@@ -61,10 +61,10 @@ def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, s
     panels = [figures.Panel(TITLES[s], trajectories[s].xs, trajectories[s].x0_hats)
               for s in samplers]
     times = trajectories[samplers[0]].times
+    title = f"{steps} step{'s' if steps > 1 else ''} from t = {model.schedule.T} to 0"
     fig = shared.cached_figure(
         ("sampling", active.key, kind, samplers, steps, n, seed, show_x0_hat),
-        lambda: figures.sampling_figure(panels, times, f"{steps} steps from t = "
-                                        f"{model.schedule.T} to 0", model.data.points,
+        lambda: figures.sampling_figure(panels, times, title, model.data.points,
                                         show_x0_hat, data_centre))
     return fig, numbers
 

@@ -280,6 +280,9 @@ def test_one_step_says_why_the_cloud_lands_where_it_does(process: str, denoiser:
         assert ("near the star" in text) == (centre_off <= 0.3 * data_spread)
         assert f"spread {cloud:.2f}" in text
     assert len([b for b in what_you_see(at) if "the floor" in b]) == 1  # one, for all three
+    assert figure["layout"]["title"]["text"].startswith("1 step from")
+    at.toggle(key="_predict_sampling").set_value(True).run()  # the answer: the same jump
+    assert any(m.value == text for m in at.markdown)
 
 
 def test_quality_says_lower_is_better_and_what_it_means() -> None:
