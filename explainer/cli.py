@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from explainer import checkpoints, limits
+from explainer import checkpoints, limits, under_conditioned
 from explainer.datasets import DATASET_NAMES, make_dataset, parse_label
 from explainer.fields import grid_field
 from explainer.guidance import Guidance
@@ -172,7 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
                         + ", ".join(f"{k} {v}" for k, v in PRETRAIN_STEPS.items()) + ")")
     c.add_argument("--dataset", choices=DATASET_NAMES, action="append")
     c.add_argument("--process", choices=PROCESS_NAMES, action="append")
-    c.add_argument("--out-dir", type=Path, default=checkpoints.ASSETS)
+    c.add_argument("--out-dir", type=Path, default=None,
+                   help="default: assets/ (assets/under_conditioned/ with --under-conditioned)")
+    c.add_argument("--under-conditioned", action="store_true",
+                   help="make the networks that rarely saw the class (the guidance page's; "
+                        "explainer/under_conditioned.py) instead")
     c.set_defaults(run=cmd_pretrain)
 
     c = sub.add_parser("bench", help="print the speed and quality table")
@@ -348,11 +353,18 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
         for process in args.process or PROCESS_NAMES:
             print(f"{dataset} / {process}", file=sys.stderr)
             # A step budget (not seconds) makes the files the same on any machine.
-            config = TrainConfig(dataset=dataset, process=ProcessConfig(process),
-                                 steps=args.steps or PRETRAIN_STEPS[process], seed=0,
-                                 **PRETRAIN_RECIPE)
+            if args.under_conditioned:
+                config = under_conditioned.config(dataset, process)
+                config = replace(config, steps=args.steps or config.steps)
+            else:
+                config = TrainConfig(dataset=dataset, process=ProcessConfig(process),
+                                     steps=args.steps or PRETRAIN_STEPS[process], seed=0,
+                                     **PRETRAIN_RECIPE)
             model = train_with_progress(config)
-            path = args.out_dir / f"{dataset}-{process}.pt"
+            out_dir = args.out_dir or (under_conditioned.FOLDER if args.under_conditioned
+                                       else checkpoints.ASSETS)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / f"{dataset}-{process}.pt"
             checkpoints.save(model, path)
             print(f"wrote {path}: {model.quality.sentence()}")  # type: ignore[union-attr]
 

@@ -8,11 +8,16 @@ v = sigma_t^2 - a^2 sigma_s^2, the forward process gives the Gaussian posterior
 
 - ``ddpm``: draw from that posterior with x0 replaced by x0_hat (Ho et al. Algorithm 2
   when s = t - 1; for the random walk the mean is ((t-1)/t) x_t + (1/t) x0_hat).
-- ``no_noise``: the same mean with the noise term dropped. Every point then follows
-  the average direction and the cloud collapses toward the data's average (the seed
-  article's "blurry tree").
+- ``no_noise``: the same mean with the noise term dropped. Each step then moves
+  (sigma_t + a sigma_s) / sigma_t times as far along the arrow as DDIM (no_noise_step_ratio),
+  so the cloud shrinks toward the current average guess (the seed article's "blurry
+  tree"), then lands in one bunch on the data nearest it.
 - ``ddim`` (eta = 0, Song et al. 2021): x_s = alpha_s x0_hat + sigma_s eps_hat;
-  deterministic and correct, and fine with far fewer steps than T.
+  deterministic, Euler's method on the probability-flow ODE, whose solution has the
+  forward process's marginals: it keeps their spread only approximately, and copes with
+  far fewer steps than T.
+
+Every rule costs one network pass per step (two when guided: guidance.passes_per_step).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Literal, get_args
 import numpy as np
 import torch
 
-from explainer.guidance import UNCONDITIONAL, Guidance, guided_eps
+from explainer.guidance import UNCONDITIONAL, Guidance, guided_eps, passes_per_step
 from explainer.model import EpsModel
 from explainer.schedules import Schedule
 
@@ -56,6 +61,39 @@ def posterior(schedule: Schedule, t: int, s: int) -> Posterior:
     v = sigma_t**2 - a**2 * sigma_s**2
     return Posterior(float(a * sigma_s**2 / sigma_t**2), float(alpha_s * v / sigma_t**2),
                      float(v * sigma_s**2 / sigma_t**2))
+
+
+def network_passes(steps: int, guidance: Guidance = UNCONDITIONAL) -> int:
+    """Denoiser passes per sample: one per step for every rule, doubled by guidance."""
+    return steps * passes_per_step(guidance)
+
+
+def no_noise_step_ratio(schedule: Schedule, times: list[int] | np.ndarray) -> np.ndarray:
+    """For each step t -> s of `times`: how many times as far along the arrow
+    -eps_hat as DDIM the no-noise step moves, (sigma_t + a sigma_s) / sigma_t.
+
+    Both steps are x_t / a minus a multiple of eps_hat (a = alpha_t / alpha_s): DDIM's
+    (sigma_t / a - sigma_s), the no-noise mean's v / (a sigma_t) with
+    v = sigma_t^2 - a^2 sigma_s^2. Their ratio is (sigma_t + a sigma_s) / sigma_t: nearly 2
+    for small steps, 1 on a last step to s = 0. It is the reverse SDE's drift taken without
+    its noise, against the probability-flow ODE's (half that drift).
+    """
+    t, s = np.asarray(times[:-1]), np.asarray(times[1:])
+    a = schedule.alpha[t] / schedule.alpha[s]
+    return (schedule.sigma[t] + a * schedule.sigma[s]) / schedule.sigma[t]
+
+
+def no_noise_kept(schedule: Schedule, s: int) -> float:
+    """What the no-noise rule keeps of each point's own noise at time s, as a share of
+    what DDIM keeps (sigma_s eps_hat), over a whole run from t = T whatever its steps.
+
+    Per step the no-noise x_s - alpha_s x0_hat is (a sigma_s^2 / sigma_t) eps_hat, a factor
+    a sigma_s / sigma_t of DDIM's; over the steps the product telescopes to
+    (alpha_T / alpha_s) (sigma_s / sigma_T). The random walk (alpha = 1): sigma_s / sigma_T.
+    DDPM: alpha_T ~ 0 makes it ~0, so the cloud shrinks to a point there.
+    """
+    T = schedule.T
+    return float(schedule.alpha[T] / schedule.alpha[s] * schedule.sigma[s] / schedule.sigma[T])
 
 
 KARRAS_RHO = 7.0  # Karras et al. 2022 (EDM), eq. 5: their default

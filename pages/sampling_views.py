@@ -54,14 +54,16 @@ def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, s
                                                 Guidance(), seed) for s in samplers}
     numbers = {s: shared.cached_sample_numbers(active.key, model, kind, s, steps, n,
                                                Guidance(), seed) for s in samplers}
+    if "no_noise" in samplers:  # made here so that warming the view makes it too
+        shared.cached_no_noise_run(active.key, model, kind, steps, n, seed)
     _, data_centre = shared.cached_data_numbers(active.key, model)
     panels = [figures.Panel(TITLES[s], trajectories[s].xs, trajectories[s].x0_hats)
               for s in samplers]
     times = trajectories[samplers[0]].times
+    title = f"{steps} step{'s' if steps > 1 else ''} from t = {model.schedule.T} to 0"
     fig = shared.cached_figure(
         ("sampling", active.key, kind, samplers, steps, n, seed, show_x0_hat),
-        lambda: figures.sampling_figure(panels, times, f"{steps} steps from t = "
-                                        f"{model.schedule.T} to 0", model.data.points,
+        lambda: figures.sampling_figure(panels, times, title, model.data.points,
                                         show_x0_hat, data_centre))
     return fig, numbers
 

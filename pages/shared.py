@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import checkpoints, metrics
+from explainer import checkpoints, claims, metrics, under_conditioned
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, field_agreement, grid_field
 from explainer.guidance import Guidance
@@ -397,13 +397,14 @@ def what_you_see(bullets: Sequence[str], heading: str = "") -> None:
                 + "\n".join(f"- {b}" for b in bullets))
 
 
-def predict_then_look(question: str, answer: str, key: str) -> None:
+def predict_then_look(question: str, answer: str | Callable[[], str], key: str) -> None:
     """A question the student answers in their head before moving a control; the answer
-    (computed for the current choice by the caller) shows only on request."""
+    (computed for the current choice by the caller) shows only on request. A callable
+    answer is computed only then (it may need numbers the page has not made yet)."""
     with st.container(border=True):
         st.markdown(f"**Predict, then look:** {question}")
         if st.toggle("Show the answer", key=f"_predict_{key}"):
-            st.markdown(answer)
+            st.markdown(answer if isinstance(answer, str) else answer())
 
 
 def t_options(T: int, allow_zero: bool, spacing: str = "linear") -> list[int]:
@@ -475,6 +476,11 @@ class SampleNumbers:
     distance: float  # mean distance to the nearest training point (of the class if guided)
     share: float | None  # share whose nearest training point is in the guided class
     centre: tuple[float, float]  # where the samples' average is
+    on_class: float | None = None  # share in the guided class and on its data
+
+    def guided(self) -> claims.GuidedNumbers:
+        assert self.share is not None and self.on_class is not None, "not guided numbers"
+        return claims.GuidedNumbers(self.share, self.on_class, self.spread)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -490,7 +496,39 @@ def cached_sample_numbers(model_key: str, _model: TrainedModel, kind: str, sampl
     return SampleNumbers(float("nan"), metrics.spread(final),
                          metrics.distance_to_data(final, data.points[data.labels == label]),
                          metrics.class_share(final, data.points, data.labels, label),
-                         tuple(map(float, final.mean(0))))
+                         tuple(map(float, final.mean(0))),
+                         metrics.on_class_share(final, data.points, data.labels, label,
+                                                cached_on_data_radius(model_key, _model, label)))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_on_data_radius(model_key: str, _model: TrainedModel, label: int) -> float:
+    """metrics.on_data_radius of one class of the training set (~10 ms: made once)."""
+    return metrics.on_data_radius(_model.data.points[_model.data.labels == label])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_no_noise_run(model_key: str, _model: TrainedModel, kind: str, steps: int, n: int,
+                        seed: int) -> claims.NoNoiseRun:
+    """The no-noise sampler's run in two phases (shrink, then land): claims.no_noise_run."""
+    run = cached_trajectory(model_key, _model, kind, "no_noise", steps, n, Guidance(), seed)
+    return claims.no_noise_run(run.xs, run.times, _model.schedule, _model.data)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the network that rarely saw the "
+                                                 "class...")
+def _under_conditioned(dataset: str, process: str) -> TrainedModel:
+    return checkpoints.load(under_conditioned.path(dataset, process))
+
+
+def under_conditioned_active(active: Active) -> Active | None:
+    """The network for the same data and process that under-uses the class (page 4;
+    shipped for the pretrained models only), or None."""
+    dataset, process = active.model.data.name, active.model.schedule.name
+    if active.source != "pretrained" or not under_conditioned.path(dataset, process).is_file():
+        return None
+    return Active(f"under-conditioned:{dataset}:{process}",
+                  _under_conditioned(dataset, process), "under-conditioned")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

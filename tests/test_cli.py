@@ -311,3 +311,17 @@ def test_sample_pretrained_random_walk_in_process(out: Path) -> None:
                  "--out", str(path)]) == 0
     with np.load(path) as f:
         assert f["x"].shape == (40, 2) and f["x"].dtype == np.float32
+
+
+def test_pretrain_under_conditioned_uses_the_recipe(out: Path) -> None:
+    """`pretrain --under-conditioned` trains the guidance page's network that rarely saw the
+    class: the recipe of explainer/under_conditioned.py (here cut to a few steps)."""
+    from explainer import under_conditioned
+
+    folder = out / "weak"
+    assert main(["pretrain", "--under-conditioned", "--dataset", "moons", "--process", "ddpm",
+                 "--steps", "5", "--out-dir", str(folder)]) == 0
+    model = checkpoints.load(folder / "moons-ddpm.pt")
+    assert model.steps_trained == 5
+    assert model.train_config.label_dropout == under_conditioned.RECIPE["label_dropout"]
+    assert model.network.config.hidden == under_conditioned.RECIPE["hidden"]

@@ -2,6 +2,7 @@
 
 import numpy as np
 import plotly.graph_objects as go
+import pytest
 
 from explainer import figures
 from explainer.figures import set_layout
@@ -199,3 +200,43 @@ def test_walks_are_drawn_through_at_most_a_thousand_steps_ending_where_they_are(
             assert len(xy) == min(t, 1000) + 1
             np.testing.assert_array_equal(xy[0], paths[0, i])
             np.testing.assert_array_equal(xy[-1], paths[t, i])
+
+
+def test_play_lasts_seconds_whatever_the_number_of_steps() -> None:
+    """Play paces its frames so a run of few steps is not over in a blink (60 ms a frame
+    finished 10 steps in 0.6 s) and a long one does not drag."""
+    from explainer.figures import FRAME_MS, Panel, sampling_figure
+
+    rng = np.random.default_rng(0)
+    plays = {}
+    for steps in (1, 10, 200):
+        xs = rng.normal(size=(steps + 1, 50, 2)).astype(np.float32)
+        fig = sampling_figure([Panel("DDPM", xs, xs[:-1])], np.arange(steps, -1, -1), "t",
+                              xs[-1]).to_dict()
+        play = fig["layout"]["updatemenus"][0]["buttons"][0]
+        assert play["label"] == "▶ Play"
+        per_frame = play["args"][1]["frame"]["duration"]
+        assert FRAME_MS[0] <= per_frame <= FRAME_MS[1]
+        plays[steps] = per_frame * (len(fig["frames"]) - 1) / 1000
+    assert plays[1] >= 0.5  # one jump, shown slowly enough to see it
+    assert 2.0 <= plays[10] <= 4.0 and 2.0 <= plays[200] <= 4.0, plays
+
+
+def test_the_loss_axis_labels_its_log_ticks_with_their_values() -> None:
+    """Plotly's own log ticks label 0.3 as "3"; every label must read as its tick's value."""
+    from explainer.figures import loss_figure
+
+    steps = np.arange(1, 401)
+    losses = 1.3 * np.exp(-steps / 80) + 0.25
+    axis = loss_figure(steps, losses, losses).to_dict()["layout"]["yaxis"]
+    assert axis["type"] == "log" and axis["tickmode"] == "array"
+    values, labels = axis["tickvals"], axis["ticktext"]
+    assert "0.3" in labels and "3" not in labels
+    for value, label in zip(values, labels, strict=True):
+        assert float(label) == pytest.approx(value)
+    inside = [v for v in values if 0.25 <= v <= 1.55]
+    assert len(inside) >= 4  # enough ticks to read the curve off
+    wide = loss_figure(steps, np.geomspace(2.0, 0.002, 400), np.geomspace(2.0, 0.002, 400))
+    for value, label in zip(wide.layout.yaxis.tickvals, wide.layout.yaxis.ticktext,
+                            strict=True):
+        assert float(label) == pytest.approx(value)

@@ -128,3 +128,55 @@ def test_guidance_raises_class_share_trained(tiny_model) -> None:
     s0, s1, s3 = shares(model, sch, data, 2, [0.0, 1.0, 3.0], "ddim", 50)
     assert s0 < s1 <= s3
     assert s0 < 0.6 and s3 >= 0.9
+
+
+# --- The cost of guidance: network passes ------------------------------------------------
+@pytest.mark.parametrize(("guidance", "per_step"), [
+    (Guidance(), 1), (Guidance(label=1, w=0.0), 1), (Guidance(label=1, w=1.0), 1),
+    (Guidance(label=1, w=3.0), 2), (Guidance(label=1, w=10.0, negative=0), 2),
+    (Guidance(label=1, w=0.0, negative=2), 1)])
+def test_network_passes_count_the_models_calls(guidance: Guidance, per_step: int) -> None:
+    """What the pages print as the cost is what sampling does: one call per step, two when
+    guided, one at w = 0 (the other answer alone) and at w = 1 (the conditional alone)."""
+    from explainer.guidance import passes_per_step
+    from explainer.samplers import network_passes
+
+    sch = make_schedule("ddpm")
+    m = CountingModel()
+    sample(m, sch, "ddim", n=10, steps=7, guidance=guidance, seed=0)
+    assert passes_per_step(guidance) == per_step
+    assert len(m.calls) == network_passes(7, guidance) == 7 * per_step
+
+
+def test_w_0_with_a_negative_class_is_that_class_alone() -> None:
+    m = CountingModel()
+    out = guided_eps(m, X, 7, Guidance(label=2, w=0.0, negative=1))
+    assert m.calls == [1]
+    torch.testing.assert_close(out, eps_of(X, 7, 1))
+
+
+def test_a_negative_class_weighs_the_class_w_and_the_negative_w_minus_1() -> None:
+    """What the guidance page says: toward the class with weight w, away from B with w - 1."""
+    m = CountingModel()
+    w = 4.0
+    out = guided_eps(m, X, 4, Guidance(label=2, w=w, negative=1))
+    torch.testing.assert_close(out, w * eps_of(X, 4, 2) - (w - 1) * eps_of(X, 4, 1))
+
+
+def test_every_pretrained_model_has_its_under_conditioned_twin_made_by_the_recipe() -> None:
+    """The guidance page's 'network that rarely saw the class' ships for every pretrained
+    model, trained as explainer/under_conditioned.py says (seeded, step-counted)."""
+    from dataclasses import replace
+
+    from explainer import checkpoints, under_conditioned
+    from explainer.datasets import DATASET_NAMES
+    from explainer.schedules import PROCESS_NAMES
+
+    for dataset in DATASET_NAMES:
+        for process in PROCESS_NAMES:
+            weak = checkpoints.load(under_conditioned.path(dataset, process))
+            shipped = checkpoints.load(checkpoints.pretrained_path(dataset, process))
+            assert weak.train_config == under_conditioned.config(dataset, process).check()
+            assert weak.steps_trained == under_conditioned.RECIPE["steps"]
+            np.testing.assert_array_equal(weak.data.points, shipped.data.points)
+            assert replace(weak.train_config.process) == shipped.train_config.process

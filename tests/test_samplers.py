@@ -296,3 +296,51 @@ def test_sample_rejects_bad_arguments() -> None:
         sample(model, model.schedule, "ddpm", n=0)
     with pytest.raises(ValueError, match="1..200"):
         sample(model, model.schedule, "ddim", n=10, steps=500)
+
+
+# --- Why the noise helps: the no-noise step against DDIM's ---------------------------------
+@pytest.mark.parametrize("process", ["ddpm", "random_walk"])
+def test_the_no_noise_step_moves_sigma_t_plus_a_sigma_s_over_sigma_t_as_far_as_ddim(
+        process: str) -> None:
+    """Both rules move x_t / a along -eps_hat; measured on the samplers' own steps, the
+    no-noise one goes (sigma_t + a sigma_s) / sigma_t times as far: ~2 for small steps."""
+    from explainer.samplers import _step, no_noise_step_ratio
+
+    sch = make_schedule(process)
+    x_t = torch.tensor([[0.7, -0.3], [1.5, 0.2]], dtype=torch.float64)
+    eps_hat = torch.tensor([[0.4, 1.1], [-0.8, 0.5]], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    times = timesteps(sch.T, 20, sch.sampling_spacing)
+    for t, s, ratio in zip(times[:-1], times[1:], no_noise_step_ratio(sch, times), strict=True):
+        x0_hat = (x_t - float(sch.sigma[t]) * eps_hat) / float(sch.alpha[t])
+        start = x_t * float(sch.alpha[s] / sch.alpha[t])  # x_t / a: where both moves begin
+        moves = {name: _step(sch, name, x_t, t, s, x0_hat, eps_hat, gen) - start
+                 for name in ("no_noise", "ddim")}
+        # Both moves are along -eps_hat: the measured ratio is one number per step.
+        measured = moves["no_noise"] / moves["ddim"]
+        torch.testing.assert_close(measured, torch.full_like(measured, ratio), rtol=1e-6,
+                                   atol=1e-9)
+    small = no_noise_step_ratio(sch, timesteps(sch.T, min(sch.T, 200), sch.sampling_spacing))
+    assert 1.9 < np.median(small) < 2.0 and small[-1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("process", "steps"), [("ddpm", 200), ("ddpm", 13),
+                                                ("random_walk", 50)])
+def test_no_noise_keeps_alpha_T_sigma_s_over_alpha_s_sigma_T_of_ddims_spread(
+        process: str, steps: int) -> None:
+    """With data of one point at the origin every guess is 0, so x_t is all 'own noise':
+    the no-noise cloud's spread over DDIM's, from the same start, is what no_noise_kept
+    says at every t, whatever the steps."""
+    from explainer.samplers import no_noise_kept
+
+    sch = make_schedule(process)
+    origin = IdealDenoiser(sch, np.zeros((1, 2), np.float32), np.zeros(1, np.int64), 1)
+    runs = {name: sample(origin, sch, name, n=400, steps=steps, seed=3)
+            for name in ("no_noise", "ddim")}
+    for k, t in enumerate(runs["ddim"].times[1:-1], start=1):
+        measured = spread(runs["no_noise"].xs[k]) / spread(runs["ddim"].xs[k])
+        assert measured == pytest.approx(no_noise_kept(sch, int(t)), rel=1e-3)
+    if process == "ddpm":  # alpha_T ~ 0.0055: nothing of the start is left
+        assert no_noise_kept(sch, 40) < 0.01
+    else:  # sigma_s / sigma_T: a sixth at sigma_s = 1
+        assert no_noise_kept(sch, 1600) == pytest.approx(1.0 / 6.4, rel=1e-3)
