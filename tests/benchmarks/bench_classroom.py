@@ -21,8 +21,12 @@ server it started, and a hard limit of --seconds + 600 s ends it in any case.
 
 --switch: the whole class switches at once. Every student connects first; then all open
 the same view (--view, a page and its query: one nobody has opened yet on a fresh
-server) at the same moment. Reported: the time from sending that run to its
+server) at the same moment, once the server is idle (its background cache warming done:
+a server the class has been using). Reported: the time from sending that run to its
 script_finished (p50/p95/max), errors, and the bytes each session received.
+
+Before either starts, new sessions open the home page until every replica behind a proxy
+has run app.py once (as on a server in use).
 
 --url: measure a server that is already running (e.g. `bash deploy/local.sh --replicas 2`:
 each session keeps the affinity cookie the proxy sets, as a browser does) instead of
@@ -145,6 +149,26 @@ def switcher(who: int, url: str, view: str, barrier: threading.Barrier,
         session.close()
 
 
+def warm_up(url: str, patience: int = 6) -> int:
+    """Open the home page in new sessions until `patience` of them in a row reached no
+    replica not seen before (behind deploy/'s proxy, the X-Upstream header says which);
+    returns how many replicas ran app.py. Each replica has then made its first run and
+    started warming its caches, as on a server a class has been using."""
+    seen: set[str | None] = set()
+    misses = 0
+    while misses < patience:
+        session = StreamlitSession(url)
+        try:
+            _, headers = session.get("/_stcore/health")
+            session.open_page("")
+        finally:
+            session.close()
+        upstream = headers.get("X-Upstream")
+        misses = 0 if upstream not in seen else misses + 1
+        seen.add(upstream)
+    return len(seen)
+
+
 def reference_seconds() -> float:
     """Time of a fixed single-thread workload (pure Python, ~0.3 s on an idle core of
     this project's machine): beside a result, it says how busy the machine was."""
@@ -190,6 +214,20 @@ class Memory:
 
     def start(self) -> None:
         self._thread.start()
+
+    def wait_idle(self, busy_share: float = 0.25, timeout: float = 180.0,
+                  at_least: float = 6.0) -> float:
+        """Block until the whole tree uses under `busy_share` of a core over two seconds
+        (the caches' background warming done), and at least `at_least` seconds (warming
+        starts a few seconds after a replica's first visit); returns the seconds waited."""
+        start = time.monotonic()
+        time.sleep(at_least)
+        while time.monotonic() - start < timeout:
+            before = self._cpu()
+            time.sleep(2.0)
+            if self._cpu() - before < 2.0 * busy_share:
+                break
+        return time.monotonic() - start
 
     def stop(self) -> float:
         """Stop sampling; returns the CPU seconds used since start."""
@@ -314,8 +352,10 @@ def main() -> None:
         else:
             server = stack.enter_context(AppServer())
             url, pid = server.url, server.process.pid
-        StreamlitSession(url).open_page("")  # app.py has run once: no legacy mode
+        print(f"replicas opened before the start: {warm_up(url)}")
         memory = Memory(pid) if pid else None
+        if memory and args.switch:
+            print(f"waited {memory.wait_idle():.0f} s for the server to settle")
         if memory:
             memory.start()
         begin = time.monotonic()
