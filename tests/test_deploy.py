@@ -38,14 +38,19 @@ sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
 from st_client import StreamlitSession  # noqa: E402
 
 
-@pytest.fixture
-def nginx() -> Path:
+def require_nginx() -> Path:
+    """NGINX, or skip the test (fail it under REQUIRE_NGINX=1) when it is missing."""
     if NGINX.exists():
         return NGINX
     reason = f"{NGINX} not found: install Debian's nginx (apt-get install nginx)"
     if os.environ.get("REQUIRE_NGINX") == "1":
         pytest.fail(f"REQUIRE_NGINX=1 but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def nginx() -> Path:
+    return require_nginx()
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ REQUIRE_NGINX=1 (set by .ci/run), like tests/test_deploy.py.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from explainer import checkpoints
 
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_deploy import NGINX, LocalDeployment  # noqa: E402
+from test_deploy import LocalDeployment, require_nginx  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,11 +32,7 @@ UPLOADED = REPO / "assets" / "moons-ddpm.pt"
 
 @pytest.fixture(scope="module")
 def proxy() -> Iterator[LocalDeployment]:
-    if not NGINX.exists():
-        reason = f"{NGINX} not found: install Debian's nginx (apt-get install nginx)"
-        if os.environ.get("REQUIRE_NGINX") == "1":
-            pytest.fail(f"REQUIRE_NGINX=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+    require_nginx()
     local = LocalDeployment(replicas=2)
     try:
         yield local.start()
