@@ -64,7 +64,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/explainer-local-XXXXXX")
 # nginx's workers drop root for an unprivileged user: they must reach their temp folders.
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
-pids=()  # the proxy first, then the replicas; each leads its own process group
+pids=()  # the proxy (once started) first, then the replicas; each leads its process group
 
 stop() {
   local status=$1 pid alive
@@ -114,9 +114,6 @@ set -a
 # shellcheck source=public.env
 . "$REPO/deploy/public.env"
 set +a
-setsid "$NGINX" -e stderr -p "$work" -c "$work/nginx.conf" \
-  > >(trap '' INT; exec sed -u "s/^/[nginx] /") 2>&1 < /dev/null &
-pids+=($!)
 for i in "${!replica_ports[@]}"; do
   setsid "$PYTHON" -m streamlit run app.py --server.address 127.0.0.1 \
     --server.port "${replica_ports[$i]}" \
@@ -129,19 +126,31 @@ healthy() {
 sys.exit(urllib.request.urlopen(sys.argv[1], timeout=2).status != 200)' "$1" 2>/dev/null
 }
 
-host=$bind
-[ "$bind" = "0.0.0.0" ] && host=127.0.0.1
-url=http://$host:$port
 deadline=$((SECONDS + READY_TIMEOUT))
-for target in "${replica_ports[@]/#/http://127.0.0.1:}" "$url"; do
-  until healthy "$target/_stcore/health"; do
+wait_healthy() {
+  local pid
+  until healthy "$1/_stcore/health"; do
     for pid in "${pids[@]}"; do
       kill -0 "$pid" 2>/dev/null || { echo "local.sh: a process exited while starting" >&2; stop 1; }
     done
     [ $SECONDS -lt $deadline ] || { echo "local.sh: not healthy after $READY_TIMEOUT s" >&2; stop 1; }
     sleep 0.5
   done
+}
+
+# Each replica runs app.py once before the proxy sends it visitors (deploy/warm_up.py).
+for p in "${replica_ports[@]}"; do
+  wait_healthy "http://127.0.0.1:$p"
+  "$PYTHON" "$REPO/deploy/warm_up.py" "http://127.0.0.1:$p" || stop 1
 done
+setsid "$NGINX" -e stderr -p "$work" -c "$work/nginx.conf" \
+  > >(trap '' INT; exec sed -u "s/^/[nginx] /") 2>&1 < /dev/null &
+pids=("$!" "${pids[@]}")  # the proxy first: stopped first
+
+host=$bind
+[ "$bind" = "0.0.0.0" ] && host=127.0.0.1
+url=http://$host:$port
+wait_healthy "$url"
 echo "local.sh: $replicas replicas on ports ${replica_ports[*]}; nginx pid ${pids[0]}"
 [ "$bind" = "0.0.0.0" ] && echo "local.sh: also on port $port of this machine's other addresses"
 echo "local.sh: ready on $url"

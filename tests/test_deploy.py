@@ -9,6 +9,7 @@ Debian's nginx skip without it, unless REQUIRE_NGINX=1 (set by .ci/run): then th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -33,6 +34,7 @@ DEPLOY = REPO / "deploy"
 TEMPLATE = DEPLOY / "nginx" / "streamlit.conf.template"
 LOCAL_SH = DEPLOY / "local.sh"
 NGINX = Path(os.environ.get("NGINX", "/usr/sbin/nginx"))
+PAGES = ("random_walks", "vector_field", "sampling", "guidance", "train")
 sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
 
 from st_client import StreamlitSession  # noqa: E402
@@ -75,7 +77,8 @@ def test_the_image_copies_files_that_exist_and_the_build_context_keeps() -> None
     assert {".git", ".venv", "tests"} <= ignored
     copies = [args.split()[:-1] for name, args in dockerfile_instructions() if name == "COPY"]
     sources = [source.rstrip("/") for sources in copies for source in sources]
-    assert {"app.py", "pages", "explainer", "assets", "deploy/public.env"} <= set(sources)
+    assert {"app.py", "pages", "explainer", "assets", "deploy/public.env",
+            "deploy/warm_up.py"} <= set(sources)
     for source in sources:
         assert (REPO / source).exists(), source
         assert not any(source == pattern or source.startswith(pattern + "/")
@@ -92,7 +95,8 @@ def test_the_image_is_cpu_torch_not_root_with_a_health_check() -> None:
     user = [arg for name, arg in instructions if name == "USER"][-1]
     assert user not in ("root", "0")
     health = next(arg for name, arg in instructions if name == "HEALTHCHECK")
-    assert "/_stcore/health" in health and "8501" in health
+    assert '"deploy/warm_up.py", "http://127.0.0.1:8501"' in health
+    assert "/_stcore/health" in (DEPLOY / "warm_up.py").read_text()
     command = next(arg for name, arg in instructions if name == "CMD")
     assert ". deploy/public.env" in command and "exec python -m streamlit run app.py" in command
 
@@ -166,8 +170,10 @@ def test_kubernetes_probes_health_and_the_ingress_sticks_by_cookie() -> None:
     container = pod["spec"]["containers"][0]
     port_names = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert port_names["http"] == 8501
-    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/_stcore/health", "port": "http"}
+    command = container["startupProbe"]["exec"]["command"]
+    assert command[1] == "deploy/warm_up.py" and command[2].endswith(f":{port_names['http']}")
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert deployment["spec"]["replicas"] >= 2
     assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
@@ -177,6 +183,17 @@ def test_kubernetes_probes_health_and_the_ingress_sticks_by_cookie() -> None:
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == service["metadata"]["name"]
     assert backend["port"]["name"] == service["spec"]["ports"][0]["name"]
+
+
+def run_warm_up(url: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(DEPLOY / "warm_up.py"), url],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_warm_up_without_a_server_fails_in_one_line() -> None:
+    result = run_warm_up(f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("warm_up: ")
 
 
 # ---------------------------------------------------------------- local.sh: arguments
@@ -271,11 +288,16 @@ class LocalDeployment:
         return self.process.wait(timeout=30)
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """After a failed test: kill whatever of it is still running."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(psutil.Error):
             for proc in self.started():
-                proc.kill()
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -335,14 +357,28 @@ def test_two_replicas_spread_cookieless_clients_and_keep_a_cookie_on_one(
         _, headers, _ = get(url + "/_stcore/health", cookie)
         assert headers["X-Upstream"] == first and not affinity_cookie(headers)
 
-    # A whole session over the websocket through the proxy (upgrade, then a page's run).
-    session = StreamlitSession(url)
-    try:
-        run = session.open_page("")
-    finally:
-        session.close()
-    assert run.status == "FINISHED_SUCCESSFULLY" and not run.errors, run
-    assert "stroute=" in session.cookie_header()
+    # A class's first visits, deep links a few at a time, on replicas nobody has visited
+    # through the proxy: whole sessions over websockets, each run clean (local.sh made
+    # every replica run app.py first, deploy/warm_up.py).
+    runs: list = []
+
+    def visit(i: int) -> None:
+        time.sleep(0.08 * i)
+        session = StreamlitSession(url)
+        try:
+            runs.append((session.open_page(PAGES[i % len(PAGES)]), session.cookie_header()))
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=visit, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert len(runs) == 16
+    assert all(r.status == "FINISHED_SUCCESSFULLY" and not r.errors for r, _ in runs), runs
+    assert all("stroute=" in cookie for _, cookie in runs)
+    assert run_warm_up(url).returncode == 0
 
     started = deployment.started()
     assert sum("streamlit" in " ".join(p.cmdline()) for p in started) == 2
