@@ -288,8 +288,13 @@ class LocalDeployment:
         return self.process.wait(timeout=30)
 
     def kill(self) -> None:
-        """After a failed test: kill whatever of it is still running."""
+        """After a failed test: stop it (it removes its temp folder), or kill whatever of
+        it is still running."""
         if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=20)
             return
         with contextlib.suppress(psutil.Error):
             for proc in self.started():
