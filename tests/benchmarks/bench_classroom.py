@@ -149,7 +149,7 @@ def switcher(who: int, url: str, view: str, barrier: threading.Barrier,
         session.close()
 
 
-def warm_up(url: str, patience: int = 6) -> int:
+def warm_up(url: str, patience: int = 10) -> int:
     """Open the home page in new sessions until `patience` of them in a row reached no
     replica not seen before (behind deploy/'s proxy, the X-Upstream header says which);
     returns how many replicas ran app.py. Each replica has then made its first run and
