@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from explainer import figures, shutdown
@@ -50,21 +51,25 @@ def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, s
     """The samplers' animations (one chart, a panel each) and each one's numbers, from the
     shared caches (or made into them)."""
     model = active.model
-    trajectories = {s: shared.cached_trajectory(active.key, model, kind, s, steps, n,
-                                                Guidance(), seed) for s in samplers}
     numbers = {s: shared.cached_sample_numbers(active.key, model, kind, s, steps, n,
                                                Guidance(), seed) for s in samplers}
     if "no_noise" in samplers:  # made here so that warming the view makes it too
         shared.cached_no_noise_run(active.key, model, kind, steps, n, seed)
     _, data_centre = shared.cached_data_numbers(active.key, model)
-    panels = [figures.Panel(TITLES[s], trajectories[s].xs, trajectories[s].x0_hats)
-              for s in samplers]
-    times = trajectories[samplers[0]].times
-    title = f"{steps} step{'s' if steps > 1 else ''} from t = {model.schedule.T} to 0"
+
+    def build() -> go.Figure:
+        # The trajectories only here: a cache_data hit is a copy (~10 MB for three
+        # samplers), which every session's run would otherwise make and throw away.
+        trajectories = {s: shared.cached_trajectory(active.key, model, kind, s, steps, n,
+                                                    Guidance(), seed) for s in samplers}
+        panels = [figures.Panel(TITLES[s], trajectories[s].xs, trajectories[s].x0_hats)
+                  for s in samplers]
+        title = f"{steps} step{'s' if steps > 1 else ''} from t = {model.schedule.T} to 0"
+        return figures.sampling_figure(panels, trajectories[samplers[0]].times, title,
+                                       model.data.points, show_x0_hat, data_centre)
+
     fig = shared.cached_figure(
-        ("sampling", active.key, kind, samplers, steps, n, seed, show_x0_hat),
-        lambda: figures.sampling_figure(panels, times, title, model.data.points,
-                                        show_x0_hat, data_centre))
+        ("sampling", active.key, kind, samplers, steps, n, seed, show_x0_hat), build)
     return fig, numbers
 
 

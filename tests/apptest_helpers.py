@@ -100,9 +100,13 @@ def move(at: AppTest, key: str, value: object) -> AppTest:
 def charts(at: AppTest) -> dict[str, dict]:
     """Plotly figures on the page by their key (the element id ends with it), as the
     browser gets them. Most are pages.plotly_frame charts: AppTest shows those as
-    UnknownElement "component_instance" with the figure's JSON in the "spec" argument;
-    the Train page's are st.plotly_chart, with the JSON in proto.spec."""
-    found = {e.proto.id.rsplit("-", 1)[-1]: json.loads(json.loads(e.proto.json_args)["spec"])
+    UnknownElement "component_instance" with the figure packed in the bytes argument
+    "figure" (plotly_frame.pack); the Train page's are st.plotly_chart, with the JSON in
+    proto.spec."""
+    from pages.plotly_frame import unpack
+
+    found = {e.proto.id.rsplit("-", 1)[-1]: unpack(next(
+                 a.bytes for a in e.proto.special_args if a.key == "figure"))
              for e in at.get("component_instance")
              if e.proto.component_name.endswith("plotly_frame")}
     found.update({e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec)

@@ -3,6 +3,8 @@ slider every 2-5 s; optionally some of them training on the Train page at the sa
 
     .venv/bin/python tests/benchmarks/bench_classroom.py [--students 60] [--seconds 60]
     .venv/bin/python tests/benchmarks/bench_classroom.py --trainers 5 [--train-seconds 20]
+    .venv/bin/python tests/benchmarks/bench_classroom.py --switch [--students 60]
+    .venv/bin/python tests/benchmarks/bench_classroom.py --url http://127.0.0.1:8080 ...
 
 Each student is a websocket session (st_client.StreamlitSession, one thread each), not a
 browser: it opens its page (a full run), then until the end moves the page's main slider
@@ -16,11 +18,30 @@ while at least one training ran; errors (exception elements, error alerts, faile
 disconnects, timeouts); the server's peak RSS (process and children, sampled every
 0.25 s) and CPU. Loopback only; every thread stops at its deadline, the script stops the
 server it started, and a hard limit of --seconds + 600 s ends it in any case.
+
+--switch: the whole class switches at once. Every student connects first; then all open
+the same view (--view, a page and its query: one nobody has opened yet on a fresh
+server) at the same moment, once the server is idle (its background cache warming done:
+a server the class has been using). Reported: the time from sending that run to its
+script_finished (p50/p95/max), errors, and the bytes each session received.
+
+Before either starts, new sessions open the home page until every replica behind a proxy
+has run app.py once (as on a server in use).
+
+--url: measure a server that is already running (e.g. `bash deploy/local.sh --replicas 2`:
+each session keeps the affinity cookie the proxy sets, as a browser does) instead of
+starting one; --pid names the process whose tree's RSS and CPU are reported (local.sh's
+pid covers its replicas and nginx). For --switch the view must be new to that server:
+restart it, or change the view's seed.
+
+A fixed single-thread workload is timed before and after (reference workload): on a
+machine shared with other jobs it says how much CPU the run could have had.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import threading
 import time
@@ -34,6 +55,9 @@ from st_client import StreamlitSession
 PAGES = [("vector_field", "t"), ("random_walks", "t"), ("sampling", "steps"),
          ("guidance", "t")]
 RUN_TIMEOUT = 60.0  # a slider rerun slower than this counts as an error (timeout)
+# The switch case's default view: the sampling page of a model other than the default
+# (nothing of it is cached on a fresh server: model, samples, figure).
+SWITCH_VIEW = "sampling?dataset=moons&process=random_walk"
 
 
 @dataclass
@@ -44,6 +68,7 @@ class Record:
     start: float  # time.monotonic() when the rerun was sent
     seconds: float
     errors: list[str] = field(default_factory=list)
+    bytes_received: int = 0
 
 
 @dataclass
@@ -104,6 +129,56 @@ def trainer(who: int, url: str, seconds: int, start_at: float, shared: Shared) -
         session.close()
 
 
+def switcher(who: int, url: str, view: str, barrier: threading.Barrier,
+             shared: Shared) -> None:
+    """One student of the switch case: connect, wait for everybody, open `view`."""
+    page, _, query = view.partition("?")
+    session = StreamlitSession(url, timeout=RUN_TIMEOUT)
+    try:
+        session.connect()
+        barrier.wait()
+        sent = time.monotonic()
+        run = session.open_page(page, query)
+        shared.add(Record(who, page, "switch", sent, run.seconds, run.errors,
+                          run.bytes_received))
+    except threading.BrokenBarrierError:
+        shared.fail(f"student {who}: not everybody connected in time")
+    except Exception as exc:  # noqa: BLE001
+        shared.fail(f"student {who} switching to {view}: {type(exc).__name__}: {exc}"[:300])
+    finally:
+        session.close()
+
+
+def warm_up(url: str, patience: int = 10) -> int:
+    """Open the home page in new sessions until `patience` of them in a row reached no
+    replica not seen before (behind deploy/'s proxy, the X-Upstream header says which);
+    returns how many replicas ran app.py. Each replica has then made its first run and
+    started warming its caches, as on a server a class has been using."""
+    seen: set[str | None] = set()
+    misses = 0
+    while misses < patience:
+        session = StreamlitSession(url)
+        try:
+            _, headers = session.get("/_stcore/health")
+            session.open_page("")
+        finally:
+            session.close()
+        upstream = headers.get("X-Upstream")
+        misses = 0 if upstream not in seen else misses + 1
+        seen.add(upstream)
+    return len(seen)
+
+
+def reference_seconds() -> float:
+    """Time of a fixed single-thread workload (pure Python, ~0.3 s on an idle core of
+    this project's machine): beside a result, it says how busy the machine was."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i % 7
+    return time.perf_counter() - start
+
+
 class Memory:
     """Peak RSS (MB) and CPU seconds of a process and all its children."""
 
@@ -140,6 +215,20 @@ class Memory:
     def start(self) -> None:
         self._thread.start()
 
+    def wait_idle(self, busy_share: float = 0.25, timeout: float = 180.0,
+                  at_least: float = 6.0) -> float:
+        """Block until the whole tree uses under `busy_share` of a core over two seconds
+        (the caches' background warming done), and at least `at_least` seconds (warming
+        starts a few seconds after a replica's first visit); returns the seconds waited."""
+        start = time.monotonic()
+        time.sleep(at_least)
+        while time.monotonic() - start < timeout:
+            before = self._cpu()
+            time.sleep(2.0)
+            if self._cpu() - before < 2.0 * busy_share:
+                break
+        return time.monotonic() - start
+
     def stop(self) -> float:
         """Stop sampling; returns the CPU seconds used since start."""
         self._stop.set()
@@ -147,11 +236,29 @@ class Memory:
         return self._cpu() - self.cpu_start
 
 
-def report(shared: Shared, wall: float, cpu: float, peak_mb: float, client_cpu: float,
-           trainers: int) -> None:
+def report_switch(shared: Shared, view: str) -> None:
+    switches = [r for r in shared.records if r.kind == "switch"]
+    sizes = [r.bytes_received for r in switches] or [0]
+    print(f"\nswitch to {view} (rerun sent -> script_finished): "
+          f"{benchlib.ms(benchlib.percentiles([r.seconds for r in switches]))}")
+    print(f"received per session: {min(sizes) / 1e6:.2f}-{max(sizes) / 1e6:.2f} MB")
+
+
+def report_server(shared: Shared, wall: float, cpu: float | None, peak_mb: float,
+                  client_cpu: float) -> None:
+    errors = [e for r in shared.records for e in r.errors] + shared.failures
+    print(f"errors: {len(errors)}")
+    for text in errors[:20]:
+        print(f"  {text}")
+    server = ("server: not measured (--url without --pid)" if cpu is None else
+              f"server: peak RSS {peak_mb:.0f} MB (process and children); CPU {cpu:.0f} s in "
+              f"{wall:.0f} s wall = {cpu / wall:.2f} cores")
+    print(f"{server}; the load generator used {client_cpu / wall:.2f} cores")
+
+
+def report(shared: Shared, trainers: int) -> None:
     moves = [r for r in shared.records if r.kind == "move"]
     opens = [r for r in shared.records if r.kind == "open"]
-    errors = [e for r in shared.records for e in r.errors] + shared.failures
     print(f"\nslider reruns (rerun sent -> script_finished), all students: "
           f"{benchlib.ms(benchlib.percentiles([r.seconds for r in moves]))}")
     for page, _ in PAGES:
@@ -174,15 +281,32 @@ def report(shared: Shared, wall: float, cpu: float, peak_mb: float, client_cpu: 
                 print(f"  trainer {r.who}: clicked at +{r.start - first:.0f} s, done "
                       f"after {r.seconds:.1f} s (queue + training + measuring), "
                       f"errors {r.errors}")
-    print(f"errors: {len(errors)}")
-    for text in errors[:20]:
-        print(f"  {text}")
-    print(f"server: peak RSS {peak_mb:.0f} MB (process and children); CPU {cpu:.0f} s in "
-          f"{wall:.0f} s wall = {cpu / wall:.2f} cores; the load generator used "
-          f"{client_cpu / wall:.2f} cores")
 
 
-def main() -> None:
+def classroom_threads(args: argparse.Namespace, url: str, begin: float,
+                      shared: Shared) -> list[threading.Thread]:
+    threads = []
+    sliders = args.students - args.trainers
+    for i in range(sliders):
+        page, key = PAGES[i % len(PAGES)]
+        start_at = begin + args.ramp * i / max(1, sliders)
+        threads.append(threading.Thread(target=student, daemon=True, args=(
+            i, url, page, key, start_at, start_at + args.seconds, shared)))
+    for j in range(args.trainers):  # they click once everybody has joined
+        threads.append(threading.Thread(target=trainer, daemon=True, args=(
+            sliders + j, url, args.train_seconds, begin + args.ramp + j, shared)))
+    return threads
+
+
+def switch_threads(args: argparse.Namespace, url: str, shared: Shared
+                   ) -> list[threading.Thread]:
+    barrier = threading.Barrier(args.students, timeout=120)
+    return [threading.Thread(target=switcher, daemon=True,
+                             args=(i, url, args.view, barrier, shared))
+            for i in range(args.students)]
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=60.0,
@@ -192,30 +316,51 @@ def main() -> None:
     parser.add_argument("--trainers", type=int, default=0,
                         help="how many of the students train instead (on /train)")
     parser.add_argument("--train-seconds", type=int, default=20)
+    parser.add_argument("--switch", action="store_true",
+                        help="the whole class opens --view at the same moment")
+    parser.add_argument("--view", default=SWITCH_VIEW,
+                        help=f"page?query for --switch (default {SWITCH_VIEW})")
+    parser.add_argument("--url", default="",
+                        help="a running server or proxy to measure (default: start one)")
+    parser.add_argument("--pid", type=int, default=0,
+                        help="with --url: the process whose tree's RSS and CPU to report")
     args = parser.parse_args()
     if not 0 <= args.trainers <= args.students <= 200 or args.seconds > 900:
         parser.error("need 0 <= trainers <= students <= 200 and seconds <= 900")
+    if args.switch and args.trainers:
+        parser.error("--switch has no trainers")
+    if args.url and not args.url.startswith("http://"):
+        parser.error("--url must start with http://")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     print(benchlib.machine())
-    print(f"{args.students} students ({args.trainers} training), {args.seconds:.0f} s of "
-          f"slider moves each, joining over {args.ramp:.0f} s")
+    print(f"reference workload before: {reference_seconds():.2f} s")
+    if args.switch:
+        print(f"{args.students} students switch to {args.view} at the same moment")
+    else:
+        print(f"{args.students} students ({args.trainers} training), {args.seconds:.0f} s of "
+              f"slider moves each, joining over {args.ramp:.0f} s")
     shared = Shared()
     me = psutil.Process()
     client_cpu0 = sum(me.cpu_times()[:2])
-    with AppServer() as server:
-        StreamlitSession(server.url).open_page("")  # app.py has run once: no legacy mode
-        memory = Memory(server.process.pid)
-        memory.start()
+    with contextlib.ExitStack() as stack:
+        if args.url:
+            url, pid = args.url.rstrip("/"), args.pid
+        else:
+            server = stack.enter_context(AppServer())
+            url, pid = server.url, server.process.pid
+        print(f"replicas opened before the start: {warm_up(url)}")
+        memory = Memory(pid) if pid else None
+        if memory and args.switch:
+            print(f"waited {memory.wait_idle():.0f} s for the server to settle")
+        if memory:
+            memory.start()
         begin = time.monotonic()
-        threads = []
-        sliders = args.students - args.trainers
-        for i in range(sliders):
-            page, key = PAGES[i % len(PAGES)]
-            start_at = begin + args.ramp * i / max(1, sliders)
-            threads.append(threading.Thread(target=student, daemon=True, args=(
-                i, server.url, page, key, start_at, start_at + args.seconds, shared)))
-        for j in range(args.trainers):  # they click once everybody has joined
-            threads.append(threading.Thread(target=trainer, daemon=True, args=(
-                sliders + j, server.url, args.train_seconds, begin + args.ramp + j, shared)))
+        threads = (switch_threads(args, url, shared) if args.switch
+                   else classroom_threads(args, url, begin, shared))
         for thread in threads:
             thread.start()
         hard_limit = begin + args.ramp + args.seconds + 600
@@ -225,9 +370,19 @@ def main() -> None:
         if stuck:
             shared.fail(f"{stuck} sessions still running at the hard time limit")
         wall = time.monotonic() - begin
-        cpu = memory.stop()
+        cpu = memory.stop() if memory else None
+        if args.switch:  # one more student, alone, once the view is made
+            page, _, query = args.view.partition("?")
+            alone = StreamlitSession(url, timeout=RUN_TIMEOUT).open_page(page, query)
     client_cpu = sum(me.cpu_times()[:2]) - client_cpu0
-    report(shared, wall, cpu, memory.peak_mb, client_cpu, args.trainers)
+    if args.switch:
+        report_switch(shared, args.view)
+        print(f"then one more session alone: {alone.seconds * 1000:.0f} ms, "
+              f"{alone.bytes_received / 1e6:.2f} MB, errors {alone.errors}")
+    else:
+        report(shared, args.trainers)
+    report_server(shared, wall, cpu, memory.peak_mb if memory else 0.0, client_cpu)
+    print(f"reference workload after: {reference_seconds():.2f} s")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ Widgets whose state is not sent keep their previous value on the server.
 
 from __future__ import annotations
 
+import http.cookiejar
 import random
 import time
+import urllib.request
 from dataclasses import dataclass, field
 
 import websocket
@@ -63,11 +65,27 @@ class StreamlitSession:
     widgets: dict[str, Widget] = field(default_factory=dict)  # by user key
     values: dict[str, float] = field(default_factory=dict)  # slider positions we set
     ws: websocket.WebSocket | None = None
+    # This tab's cookies, as a browser keeps them: behind deploy/'s nginx, the affinity
+    # cookie it sets on the first response sends every later request to the same replica.
+    cookies: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
 
     def connect(self) -> None:
+        """Open the websocket as a browser does: after a first HTTP response (the browser's
+        is the page itself; here the health check), with the cookies that set."""
+        self.get("/_stcore/health")
         url = self.base_url.replace("http://", "ws://") + "/_stcore/stream"
         self.ws = websocket.create_connection(url, subprotocols=["streamlit"],
-                                              timeout=self.timeout)
+                                              timeout=self.timeout,
+                                              cookie=self.cookie_header() or None)
+
+    def get(self, path: str) -> tuple[bytes, dict[str, str]]:
+        """An HTTP GET of `path` with this tab's cookies: (body, response headers)."""
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        with opener.open(self.base_url + path, timeout=self.timeout) as response:
+            return response.read(), dict(response.headers)
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
 
     def close(self) -> None:
         if self.ws is not None:
