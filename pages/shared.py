@@ -53,13 +53,18 @@ def _leave_pages_directory_mode() -> None:
     page (same URL path, same page hash) through app.py's navigation instead.
     """
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    from streamlit.runtime.scriptrunner import RerunData, get_script_run_ctx
 
     was_directory_mode = PagesManager.uses_pages_directory
     PagesManager.uses_pages_directory = False
     ctx = get_script_run_ctx()
-    if was_directory_mode and ctx is not None:
-        st.rerun()  # raised during this module's first import; the rerun imports it again
+    if was_directory_mode and ctx is not None and ctx.script_requests is not None:
+        # Queued, not raised (st.rerun would raise): an exception inside this import would
+        # leave the module half-made for sessions importing it at the same moment. The
+        # page's next Streamlit call yields to the queued rerun.
+        ctx.script_requests.request_rerun(RerunData(
+            query_string=ctx.query_string, page_script_hash=ctx.page_script_hash,
+            context_info=ctx.context_info))
 
 
 _leave_pages_directory_mode()
