@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from explainer import checkpoints, limits, under_conditioned
-from explainer.datasets import DATASET_NAMES, make_dataset, parse_label
+from explainer.datasets import DATASET_NAMES, Dataset, make_dataset, parse_label
 from explainer.fields import grid_field
 from explainer.guidance import Guidance
 from explainer.ideal import IdealDenoiser
@@ -36,6 +36,7 @@ from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
 from explainer.trained import TrainedModel, with_measured_quality
 from explainer.training import TrainConfig, Training
+from explainer.user_data import USER_DATA_NAME, read_csv
 
 # The shipped checkpoints' recipe: longer runs with bigger batches at a gentler learning
 # rate than TrainConfig's defaults (which are tuned for live training in seconds), and a
@@ -117,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(run=cmd_schedule)
 
     c = sub.add_parser("train", help="train a model and save a checkpoint")
-    c.add_argument("--dataset", choices=DATASET_NAMES, required=True)
+    data = c.add_mutually_exclusive_group(required=True)
+    data.add_argument("--dataset", choices=DATASET_NAMES)
+    data.add_argument("--data", type=Path, help="your own points: a CSV file with columns x, "
+                      "y and optionally class (header optional); scaled into the view")
     c.add_argument("--process", choices=PROCESS_NAMES, required=True)
     budget = c.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=count(1, limits.MAX_TRAIN_STEPS), default=None)
@@ -246,8 +250,8 @@ def progress_bar(fraction: float, text: str, width: int = 30) -> None:
           end="", file=sys.stderr, flush=True)
 
 
-def train_with_progress(config: TrainConfig) -> TrainedModel:
-    run = Training(config)
+def train_with_progress(config: TrainConfig, data: Dataset | None = None) -> TrainedModel:
+    run = Training(config, data)
     for stats in run.run():
         if stats.step % 25 == 0 or stats.progress >= 1:
             progress_bar(stats.progress, f"step {stats.step} loss {stats.loss:.3f} "
@@ -258,10 +262,18 @@ def train_with_progress(config: TrainConfig) -> TrainedModel:
 
 def cmd_train(args: argparse.Namespace) -> None:
     steps = args.steps if args.steps is not None else 3000
-    config = TrainConfig(dataset=args.dataset, process=ProcessConfig(args.process),
-                         steps=steps, seconds=args.seconds, hidden=args.hidden,
-                         depth=args.depth, seed=args.seed)
-    model = train_with_progress(config)
+    data = None
+    if args.data is not None:
+        own = read_csv(args.data, seed=args.seed)
+        data = own.dataset
+        print(f"{args.data}: {own.rows:,} points, {data.num_classes} class(es), scaled "
+              f"x{own.scale:.3g} into the view; training on {len(data.points):,}",
+              file=sys.stderr)
+    config = TrainConfig(dataset=USER_DATA_NAME if data else args.dataset,
+                         process=ProcessConfig(args.process), steps=steps,
+                         seconds=args.seconds, n_data=len(data.points) if data else 2000,
+                         hidden=args.hidden, depth=args.depth, seed=args.seed)
+    model = train_with_progress(config, data)
     print(f"DDPM sample quality: {model.quality.sentence()}")  # type: ignore[union-attr]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     checkpoints.save(model, args.out)
