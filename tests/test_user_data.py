@@ -12,6 +12,7 @@ import pytest
 from explainer import checkpoints, limits
 from explainer.checkpoints import CheckpointError
 from explainer.cli import main
+from explainer.figures import data_image
 from explainer.metrics import sample_quality
 from explainer.training import TrainConfig, Training
 from explainer.user_data import (
@@ -229,3 +230,64 @@ def test_cli_missing_csv(tmp_path: Path, capsys) -> None:
     assert main(["train", "--data", str(tmp_path / "no.csv"), "--process", "ddpm",
                  "--out", str(tmp_path / "x.pt")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the Train page
+
+
+def open_with_own_data():
+    import apptest_helpers as ui
+
+    return ui.open_page("pages/train.py", train_dataset=USER_DATA_NAME, train_budget="steps",
+                        train_steps="100", train_hidden="64", train_depth="2")
+
+
+def page_errors(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+def test_train_page_refuses_bad_csv_and_changes_nothing() -> None:
+    at = open_with_own_data()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.button(key="train_go").disabled  # nothing to train on yet
+    good = csv_bytes(blob(40), ["a" if i % 2 else "b" for i in range(40)])
+    at.file_uploader(key="train_csv").set_value(("mine.csv", good, "text/csv")).run()
+    assert not at.exception and not at.error
+    kept = at.session_state["train_own_data"]
+    assert kept[1].dataset.class_names == ("a", "b")
+    assert not at.button(key="train_go").disabled
+    assert "`mine.csv`: 40 points, 2 classes (a, b)" in " ".join(m.value for m in at.markdown)
+    for case, (data, fragment) in bad_file_cases().items():
+        at.file_uploader(key="train_csv").set_value((f"{case}.csv", data, "text/csv")).run()
+        assert not at.exception, (case, [e.value for e in at.exception])
+        message = page_errors(at)
+        assert fragment in message and "Nothing was changed" in message, (case, message)
+        assert at.session_state["train_own_data"] is kept, case
+        assert "user_model" not in at.session_state
+
+
+@pytest.mark.slow
+def test_csv_to_trained_model_to_checkpoint_to_sampling_page() -> None:
+    import apptest_helpers as ui
+
+    at = open_with_own_data()
+    points = blob(300)
+    good = csv_bytes(points, ["left" if x < 10 else "right" for x, _ in points])
+    at.file_uploader(key="train_csv").set_value(("mine.csv", good, "text/csv")).run()
+    at.button(key="train_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    token, model = at.session_state["user_model"]
+    assert model.data.name == USER_DATA_NAME and model.steps_trained == 100
+    assert model.class_names == ("left", "right") and model.quality is not None
+    assert np.array_equal(model.data.points, read_csv(good).dataset.points)
+    # The download holds a checkpoint that loads with the same data.
+    loaded = checkpoints.load(at.session_state["_kept_model"].checkpoint)
+    assert loaded.data.name == USER_DATA_NAME
+    assert np.array_equal(loaded.data.points, model.data.points)
+    # The sampling page opens with it: its chart draws this model's training data.
+    at.switch_page("pages/sampling.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert ui.charts(at), "no chart on the sampling page"
+    image = next(iter(ui.charts(at).values()))["layout"]["images"][0]
+    expected = data_image(model.data.points, extent=image["sizex"] / 2)["source"]
+    assert image["source"] == expected
