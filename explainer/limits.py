@@ -52,6 +52,13 @@ MAX_USER_CSV_BYTES          5 MB         the CSV file (100,000 rows of full-prec
                                          is decoded. The app's uploads stop at 5 MB.
 MAX_USER_CLASSES            10           classes in its class column ...
 MAX_USER_CLASS_CHARS        24           ... each named in at most 24 characters.
+MAX_GIF_FRAMES              1,001        an animation's frames (explainer/export.py):
+                                         every state of a 1,000-step run.
+MAX_GIF_POINTS              10,000       points drawn per panel and frame.
+MAX_GIF_PANELS              3            samplers side by side.
+MAX_GIF_PIXELS              256 M        frames x width x height: the encoder keeps
+                                         every frame (one byte a pixel); the
+                                         sampling page's default GIF is ~90 M.
 ==========================  ===========  ============================================
 
 Smaller bounds live where the value is read: the pages' controls and URL values offer
@@ -90,6 +97,10 @@ MAX_USER_ROWS = 100_000
 MAX_USER_CSV_BYTES = 5 * 2**20
 MAX_USER_CLASSES = 10
 MAX_USER_CLASS_CHARS = 24
+MAX_GIF_FRAMES = 1001
+MAX_GIF_POINTS = 10_000
+MAX_GIF_PANELS = 3
+MAX_GIF_PIXELS = 256 * 10**6
 
 
 def shown(value: Any, width: int = 40) -> str:
