@@ -13,6 +13,7 @@ made in about a second. Every size is bounded (explainer/limits.py).
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,28 @@ POINT_RADIUS = 1.5  # solid 3 x 3 dots
 DATA_LEVELS, POINT_LEVELS = 4, 2  # coverage steps of the palette: 8 colours and text
 BACKGROUND, TEXT = (255, 255, 255), (30, 30, 30)
 Progress = Callable[[float], None]
+# GIFs made at once by one server process (a GIF holds the GIL for ~1 s of numpy and
+# encoding: two at once would slow every other visitor's sliders twice as much).
+CONCURRENT_EXPORTS = 1
+EXPORT_WAIT_S = 20.0
+_export_slots = threading.BoundedSemaphore(CONCURRENT_EXPORTS)
+
+
+class ExportBusy(ValueError):
+    """The server is making other animations; try again shortly."""
+
+
+def bounded(make: Callable[[], bytes], wait: float | None = None) -> bytes:
+    """make(), once one of the process's CONCURRENT_EXPORTS slots is free (ExportBusy
+    after `wait` seconds, default EXPORT_WAIT_S)."""
+    wait = EXPORT_WAIT_S if wait is None else wait
+    if not _export_slots.acquire(timeout=wait):
+        raise ExportBusy(f"the server is busy making other animations ({wait:.0f} s "
+                         "waited); please try again in a minute")
+    try:
+        return make()
+    finally:
+        _export_slots.release()
 
 
 @dataclass(frozen=True)

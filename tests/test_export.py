@@ -4,6 +4,7 @@ the points where the run put them, and every size is bounded (module and CLI).""
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,45 @@ def test_cli_errors_are_one_line(extra: list[str], fragment: str, tmp_path: Path
     err = capsys.readouterr().err.strip()
     assert fragment in err and "\n" not in err
     assert not list(tmp_path.iterdir())
+
+
+def test_exports_wait_for_a_free_slot_then_give_up() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> bytes:
+        started.set()
+        release.wait(5)
+        return b"first"
+
+    first: list[bytes] = []
+    holder = threading.Thread(target=lambda: first.append(export.bounded(slow)))
+    holder.start()
+    started.wait(5)
+    with pytest.raises(export.ExportBusy, match="busy"):
+        export.bounded(lambda: b"second", wait=0.1)
+    release.set()
+    holder.join(5)
+    assert first == [b"first"]
+    assert export.bounded(lambda: b"third", wait=0.1) == b"third"  # the slot came back
+
+
+def test_sampling_page_makes_a_gif_on_click(monkeypatch) -> None:
+    import apptest_helpers as ui
+
+    at = ui.open_page("pages/sampling.py", steps="20", n="250")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.get("download_button")  # nothing is made before the click
+    at.button(key="sampling_gif_make").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (button,) = at.get("download_button")
+    assert "Download the GIF" in button.proto.label
+    # While another GIF is being made and does not finish, a click says so and
+    # offers nothing.
+    monkeypatch.setattr(export, "EXPORT_WAIT_S", 0.05)
+    monkeypatch.setattr(export, "_export_slots", threading.BoundedSemaphore(1))
+    export._export_slots.acquire()
+    at = ui.open_page("pages/sampling.py", steps="20", n="250", seed="7")
+    at.button(key="sampling_gif_make").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "busy making other animations" in " ".join(w.value for w in at.warning)
+    assert not at.get("download_button")
