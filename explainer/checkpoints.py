@@ -28,6 +28,7 @@ from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
 from explainer.trained import TrainedModel
 from explainer.training import TrainConfig
+from explainer.user_data import USER_DATA_NAME, check_class_names
 
 FORMAT = "diffusion-explainer-checkpoint"
 # Version 2: the random walk became sigma_T = 6.4 over 16,384 steps (was 3.2 over 1,000)
@@ -198,10 +199,10 @@ def _dataset(raw: dict[str, Any], num_classes: int) -> Dataset:
         raise CheckpointError("training data has the wrong shape")
     limits.check_count("the number of stored training points", len(points),
                        limits.MIN_DATA_POINTS, limits.MAX_DATA_POINTS)
-    name = raw["name"]
-    names = class_names(name) if name in DATASET_NAMES else None
+    name, names = raw["name"], _class_names(raw)
     if names is None or tuple(raw["class_names"]) != names:
-        raise CheckpointError("the training data is not one of this app's datasets")
+        raise CheckpointError("the training data is not one of this app's datasets, nor "
+                              "a user's data with plain class names")
     points = np.asarray(points, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
     if len(names) != num_classes or labels.min() < 0 or labels.max() >= num_classes:
@@ -209,3 +210,17 @@ def _dataset(raw: dict[str, Any], num_classes: int) -> Dataset:
     if not np.isfinite(points).all():
         raise CheckpointError("training data contains NaN or infinity")
     return Dataset(name, points, labels, names)
+
+
+def _class_names(raw: dict[str, Any]) -> tuple[str, ...] | None:
+    """The class names the stored data must have: its dataset's, or for a user's own
+    data (USER_DATA_NAME) its own if they are plain names (pages show them)."""
+    name = raw["name"]
+    if name in DATASET_NAMES:
+        return class_names(name)
+    if name != USER_DATA_NAME:
+        return None
+    try:
+        return check_class_names(raw["class_names"])
+    except ValueError:
+        return None

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from explainer import checkpoints, limits, under_conditioned
-from explainer.datasets import DATASET_NAMES, make_dataset, parse_label
+from explainer import checkpoints, export, limits, under_conditioned
+from explainer.datasets import DATASET_NAMES, Dataset, make_dataset, parse_label
 from explainer.fields import grid_field
 from explainer.guidance import Guidance
 from explainer.ideal import IdealDenoiser
@@ -36,6 +36,7 @@ from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
 from explainer.trained import TrainedModel, with_measured_quality
 from explainer.training import TrainConfig, Training
+from explainer.user_data import USER_DATA_NAME, read_csv
 
 # The shipped checkpoints' recipe: longer runs with bigger batches at a gentler learning
 # rate than TrainConfig's defaults (which are tuned for live training in seconds), and a
@@ -117,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(run=cmd_schedule)
 
     c = sub.add_parser("train", help="train a model and save a checkpoint")
-    c.add_argument("--dataset", choices=DATASET_NAMES, required=True)
+    data = c.add_mutually_exclusive_group(required=True)
+    data.add_argument("--dataset", choices=DATASET_NAMES)
+    data.add_argument("--data", type=Path, help="your own points: a CSV file with columns x, "
+                      "y and optionally class (header optional); scaled into the view")
     c.add_argument("--process", choices=PROCESS_NAMES, required=True)
     budget = c.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=count(1, limits.MAX_TRAIN_STEPS), default=None)
@@ -142,6 +146,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="save (steps+1, n, 2) instead of the final (n, 2)")
     c.add_argument("--out", type=Path, required=True)
     c.set_defaults(run=cmd_sample)
+
+    c = sub.add_parser("animate", help="a sampling run as an animated GIF, for slides")
+    _model_arguments(c)
+    c.add_argument("--ideal", action="store_true", help="use the exact ideal denoiser")
+    c.add_argument("--sampler", choices=(*SAMPLER_NAMES, "all"), required=True,
+                   help="one sampler, or all three side by side")
+    c.add_argument("--steps", type=count(1, limits.MAX_T), default=None,
+                   help="default: T, or 1,000 if T is larger")
+    c.add_argument("--n", type=count(1, limits.MAX_GIF_POINTS), default=1000)
+    _guidance_arguments(c)
+    c.add_argument("--seed", type=SEED, default=0)
+    c.add_argument("--frames", type=count(2, limits.MAX_GIF_FRAMES),
+                   default=limits.MAX_GIF_FRAMES,
+                   help="at most this many frames, evenly spaced (default: every step)")
+    c.add_argument("--size", type=count(*export.PANEL_PX_RANGE),
+                   default=export.DEFAULT_PANEL_PX, help="each panel's side in pixels")
+    c.add_argument("--out", type=Path, required=True)
+    c.set_defaults(run=cmd_animate)
 
     c = sub.add_parser("field", help="the denoising direction on a grid (.npz: xy, v)")
     _model_arguments(c)
@@ -246,8 +268,8 @@ def progress_bar(fraction: float, text: str, width: int = 30) -> None:
           end="", file=sys.stderr, flush=True)
 
 
-def train_with_progress(config: TrainConfig) -> TrainedModel:
-    run = Training(config)
+def train_with_progress(config: TrainConfig, data: Dataset | None = None) -> TrainedModel:
+    run = Training(config, data)
     for stats in run.run():
         if stats.step % 25 == 0 or stats.progress >= 1:
             progress_bar(stats.progress, f"step {stats.step} loss {stats.loss:.3f} "
@@ -258,10 +280,18 @@ def train_with_progress(config: TrainConfig) -> TrainedModel:
 
 def cmd_train(args: argparse.Namespace) -> None:
     steps = args.steps if args.steps is not None else 3000
-    config = TrainConfig(dataset=args.dataset, process=ProcessConfig(args.process),
-                         steps=steps, seconds=args.seconds, hidden=args.hidden,
-                         depth=args.depth, seed=args.seed)
-    model = train_with_progress(config)
+    data = None
+    if args.data is not None:
+        own = read_csv(args.data, seed=args.seed)
+        data = own.dataset
+        print(f"{args.data}: {own.rows:,} points, {data.num_classes} class(es), scaled "
+              f"x{own.scale:.3g} into the view; training on {len(data.points):,}",
+              file=sys.stderr)
+    config = TrainConfig(dataset=USER_DATA_NAME if data else args.dataset,
+                         process=ProcessConfig(args.process), steps=steps,
+                         seconds=args.seconds, n_data=len(data.points) if data else 2000,
+                         hidden=args.hidden, depth=args.depth, seed=args.seed)
+    model = train_with_progress(config, data)
     print(f"DDPM sample quality: {model.quality.sentence()}")  # type: ignore[union-attr]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     checkpoints.save(model, args.out)
@@ -271,14 +301,47 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     model = load_model(args)
     eps_model = model.ideal() if args.ideal else model.denoiser()
-    steps = args.steps or model.schedule.default_sampling_steps
-    if args.n * steps > limits.MAX_SAMPLE_POINT_STEPS:  # the sampler keeps every step
-        raise UsageError(f"--n {args.n:,} samples x {steps:,} steps is more than "
-                         f"{limits.MAX_SAMPLE_POINT_STEPS:,} point-steps; give a smaller "
-                         "--n or --steps")
+    steps = sampling_steps(args, model)
     traj = sample(eps_model, model.schedule, args.sampler, args.n, steps,
                   guidance_from(args, model.class_names), args.seed)
     _save(args.out, x=traj.xs if args.trajectory else traj.final)
+
+
+def sampling_steps(args: argparse.Namespace, model: TrainedModel, runs: int = 1) -> int:
+    """--steps or the default, if `runs` runs of --n samples fit the bound."""
+    steps = args.steps or model.schedule.default_sampling_steps
+    if runs * args.n * steps > limits.MAX_SAMPLE_POINT_STEPS:  # a sampler keeps every step
+        raise UsageError(f"--n {args.n:,} samples x {steps:,} steps"
+                         f"{f' x {runs} samplers' if runs > 1 else ''} is more than "
+                         f"{limits.MAX_SAMPLE_POINT_STEPS:,} point-steps; give a smaller "
+                         "--n or --steps")
+    return steps
+
+
+def cmd_animate(args: argparse.Namespace) -> None:
+    if args.out.suffix.lower() != ".gif":
+        raise UsageError(f"{args.out}: give a file name ending in .gif")
+    model = load_model(args)
+    samplers = SAMPLER_NAMES if args.sampler == "all" else (args.sampler,)
+    steps = sampling_steps(args, model, len(samplers))
+    export.check_sizes(args.n, min(args.frames, steps + 1), len(samplers), args.size)
+    guidance = guidance_from(args, model.class_names)
+    eps_model = model.ideal() if args.ideal else model.denoiser()
+    print(f"sampling {args.n:,} points, {steps:,} steps, {', '.join(samplers)}...",
+          file=sys.stderr)
+    runs = [sample(eps_model, model.schedule, s, args.n, steps, guidance, args.seed)
+            for s in samplers]
+    title = f"{model.data.name}, {model.schedule.name}, {steps:,} steps"
+    if guidance.label is not None:
+        title += f", class {model.class_names[guidance.label]}, w = {guidance.w:g}"
+    gif = export.sampling_gif([export.GifPanel(s, r.xs) for s, r in zip(samplers, runs,
+                                                                        strict=True)],
+                              runs[0].times, model.data.points, title, args.frames,
+                              args.size, lambda f: progress_bar(f, "frames"))
+    print(file=sys.stderr)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(gif)
+    print(f"wrote {args.out} ({len(gif) / 1e6:.2f} MB)")
 
 
 def cmd_field(args: argparse.Namespace) -> None:

@@ -144,6 +144,15 @@ def make_dataset(name: str, n: int = 2000, seed: int = 0, balanced: bool = True)
     return Dataset(name, points.astype(np.float32), labels.astype(np.int64), names)
 
 
+def fresh_points(data: Dataset, n: int, seed: int, balanced: bool = True) -> np.ndarray:
+    """n new points from the distribution `data` stands for: a fresh draw of a registry
+    dataset; for a user's own points (no generator is known) a draw with replacement
+    from them, the distribution those points define."""
+    if data.name in REGISTRY:
+        return make_dataset(data.name, n, seed, balanced).points
+    return data.points[np.random.default_rng(seed).integers(0, len(data.points), n)]
+
+
 def parse_label(label: str | int | None, names: tuple[str, ...]) -> int | None:
     """A class given by name or index (as typed on a command line) -> its index."""
     if label is None:

@@ -43,6 +43,22 @@ MAX_CHECKPOINT_BYTES        64 MB        a checkpoint file, and the unpacked siz
                                          config.toml). Checked before torch.load: a
                                          compressed record could otherwise unpack a
                                          small upload into gigabytes.
+MIN_USER_POINTS             20           a user's CSV data (explainer/user_data.py):
+MAX_USER_ROWS               100,000      points read; the model trains on at most
+                                         USER_TRAIN_POINTS of them, as on the
+                                         built-in sets' 2,000.
+MAX_USER_CSV_BYTES          5 MB         the CSV file (100,000 rows of full-precision
+                                         x, y, class are ~4 MB); checked before it
+                                         is decoded. The app's uploads stop at 5 MB.
+MAX_USER_CLASSES            10           classes in its class column ...
+MAX_USER_CLASS_CHARS        24           ... each named in at most 24 characters.
+MAX_GIF_FRAMES              1,001        an animation's frames (explainer/export.py):
+                                         every state of a 1,000-step run.
+MAX_GIF_POINTS              10,000       points drawn per panel and frame.
+MAX_GIF_PANELS              3            samplers side by side.
+MAX_GIF_PIXELS              256 M        frames x width x height: the encoder keeps
+                                         every frame (one byte a pixel); the
+                                         sampling page's default GIF is ~90 M.
 ==========================  ===========  ============================================
 
 Smaller bounds live where the value is read: the pages' controls and URL values offer
@@ -76,6 +92,15 @@ MAX_STEPS_TRAINED = 10**9
 MAX_SEED = 2**32 - 1
 MAX_NAME_CHARS = 100
 MAX_CHECKPOINT_BYTES = 64 * 2**20
+MIN_USER_POINTS = 20
+MAX_USER_ROWS = 100_000
+MAX_USER_CSV_BYTES = 5 * 2**20
+MAX_USER_CLASSES = 10
+MAX_USER_CLASS_CHARS = 24
+MAX_GIF_FRAMES = 1001
+MAX_GIF_POINTS = 10_000
+MAX_GIF_PANELS = 3
+MAX_GIF_PIXELS = 256 * 10**6
 
 
 def shown(value: Any, width: int = 40) -> str:

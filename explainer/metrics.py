@@ -10,12 +10,13 @@ another draw of the data is.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from explainer.datasets import make_dataset
+from explainer.datasets import REGISTRY, Dataset, fresh_points, make_dataset
 
 BANDWIDTH = 0.25
 
@@ -44,8 +45,15 @@ def mmd_floor(dataset: str, n: int, repeats: int = 5, seed: int = 10_000) -> flo
     `balanced`): two such draws agree on the class shares exactly, which no sampler can,
     since each sample picks its class at random. Against that floor a perfect sampler of
     the 8 gaussians scored 2.8x (tests/test_metrics.py checks it scores about 1x)."""
-    values = [mmd2(make_dataset(dataset, n, seed + 2 * i, balanced=False).points,
-                   make_dataset(dataset, n, seed + 2 * i + 1).points) for i in range(repeats)]
+    return _median_mmd(lambda k, s, b: make_dataset(dataset, k, s, b).points, n, repeats,
+                       seed)
+
+
+def _median_mmd(draw: Callable[[int, int, bool], np.ndarray], n: int, repeats: int,
+                seed: int) -> float:
+    """Median MMD^2 between an i.i.d. draw(n, seed, balanced=False) and another draw."""
+    values = [mmd2(draw(n, seed + 2 * i, False), draw(n, seed + 2 * i + 1, True))
+              for i in range(repeats)]
     return float(np.median(values))
 
 
@@ -62,13 +70,24 @@ class Quality:
         return f"MMD² {self.mmd2:.2e} = {self.ratio:.1f}x the data-vs-data floor"
 
 
-def sample_quality(samples: np.ndarray, dataset: str, seed: int = 20_000) -> Quality:
-    """MMD^2 of samples against a fresh draw of the dataset, with its floor."""
+def sample_quality(samples: np.ndarray, dataset: str | Dataset,
+                   seed: int = 20_000) -> Quality:
+    """MMD^2 of samples against a fresh draw of the dataset, with its floor. A user's
+    own points (a Dataset not in the registry) stand for their own distribution: fresh
+    draws are draws with replacement from them (datasets.fresh_points)."""
     finite = samples[np.isfinite(samples).all(1)]
+    n = max(len(finite), 2)
+    if isinstance(dataset, str) or dataset.name in REGISTRY:
+        name = dataset if isinstance(dataset, str) else dataset.name
+        floor = mmd_floor(name, n)
+        fresh = make_dataset(name, n, seed).points
+    else:  # not cached by name: every user's data is called "your data"
+        data = dataset
+        floor = _median_mmd(lambda k, s, b: fresh_points(data, k, s, b), n, 5, 10_000)
+        fresh = fresh_points(data, n, seed)
     if len(finite) < 2:
-        return Quality(float("inf"), mmd_floor(dataset, max(len(samples), 2)))
-    fresh = make_dataset(dataset, len(finite), seed).points
-    return Quality(mmd2(finite, fresh), mmd_floor(dataset, len(finite)))
+        return Quality(float("inf"), floor)
+    return Quality(mmd2(finite, fresh), floor)
 
 
 def spread(points: np.ndarray) -> float:

@@ -63,4 +63,4 @@ def with_measured_quality(model: TrainedModel,
                           samples: np.ndarray | None = None) -> TrainedModel:
     """`model` with the quality of its DDPM samples stored (drawn here if not given)."""
     samples = quality_samples(model) if samples is None else samples
-    return model.with_quality(sample_quality(samples, model.data.name))
+    return model.with_quality(sample_quality(samples, model.data))

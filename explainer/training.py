@@ -26,6 +26,7 @@ from explainer.datasets import Dataset, check_dataset_name, make_dataset
 from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
 from explainer.trained import TrainedModel
+from explainer.user_data import USER_DATA_NAME
 
 TIME_SAMPLING = "mixed"
 
@@ -51,7 +52,8 @@ class TrainConfig:
     def check(self) -> TrainConfig:
         """This config with its process's T as a number (T = 0 means the default, and
         defaults change: a trained model records the T it was trained at)."""
-        check_dataset_name(self.dataset)
+        if self.dataset != USER_DATA_NAME:  # a user's data comes as Training's `data`
+            check_dataset_name(self.dataset)
         resolved = replace(self, process=self.process.resolved())
         if self.seconds is None:
             limits.check_count("steps", self.steps, 1, limits.MAX_TRAIN_STEPS)
@@ -79,6 +81,8 @@ class Training:
 
     def __init__(self, config: TrainConfig, data: Dataset | None = None):
         self.config = config.check()
+        if data is None and config.dataset == USER_DATA_NAME:
+            raise ValueError(f"training on {USER_DATA_NAME!r} needs the points themselves")
         self.data = data or make_dataset(config.dataset, config.n_data, config.seed)
         self.schedule = make_schedule(config.process)
         model_config = ModelConfig(num_classes=self.data.num_classes, hidden=config.hidden,

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
+from explainer.datasets import Dataset
 from explainer.trained import TrainedModel
 from explainer.training import TrainConfig, Training, TrainStats
 
@@ -51,9 +52,10 @@ class TrainingJob:
         self._steps = self.training.run()
 
     @classmethod
-    def start(cls, config: TrainConfig, budget: str, source: str | None = None
-              ) -> TrainingJob:
-        return cls(Training(config), budget, source)
+    def start(cls, config: TrainConfig, budget: str, source: str | None = None,
+              data: Dataset | None = None) -> TrainingJob:
+        """`data`: a user's own points (explainer/user_data.py) instead of config.dataset's."""
+        return cls(Training(config, data), budget, source)
 
     @property
     def phase(self) -> Phase:

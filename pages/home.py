@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from explainer import figures
-from explainer.datasets import make_dataset
+from explainer.datasets import fresh_points
 from explainer.guidance import Guidance
 from explainer.metrics import distance_to_data, spread
 from explainer.schedules import forward_paths, make_schedule
@@ -51,7 +51,7 @@ def round_trip(model_key: str, _active: shared.Active) -> RoundTrip:
                  round(1.05 * float(np.quantile(np.abs(forward[-1]), 0.995)), 1))
     figure = SentFigure.of(figures.round_trip_figure(forward, forward_times, back.xs[keep],
                                                      back.times[keep], data.points, extent))
-    fresh = make_dataset(data.name, POINTS, seed=1).points
+    fresh = fresh_points(data, POINTS, seed=1)
     return RoundTrip(figure, data.name, schedule.T, spread(forward[-1]),
                      distance_to_data(back.final, data.points),
                      distance_to_data(fresh, data.points))

@@ -494,7 +494,7 @@ def cached_sample_numbers(model_key: str, _model: TrainedModel, kind: str, sampl
     final = cached_trajectory(model_key, _model, kind, sampler, steps, n, guidance, seed).final
     data, label = _model.data, guidance.label
     if label is None:
-        return SampleNumbers(metrics.sample_quality(final, data.name).ratio,
+        return SampleNumbers(metrics.sample_quality(final, data).ratio,
                              metrics.spread(final), metrics.distance_to_data(final, data.points),
                              None, tuple(map(float, final.mean(0))))
     # Guided samples cover one class, so MMD against the whole dataset means little.

@@ -23,10 +23,10 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explainer import checkpoints, figures
+from explainer import checkpoints, figures, limits
 from explainer.checkpoints import CheckpointError
 from explainer.cli import PRETRAIN_RECIPE, PRETRAIN_STEPS
-from explainer.datasets import DATASET_NAMES
+from explainer.datasets import DATASET_NAMES, Dataset
 from explainer.fields import VIEW_EXTENT
 from explainer.model_store import KeptModel, keep_time_text
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
@@ -39,11 +39,15 @@ from explainer.trained import (
 )
 from explainer.training import TrainConfig, smoothed
 from explainer.training_job import TrainingJob
+from explainer.user_data import SINGLE_CLASS, USER_DATA_NAME, UserData, read_csv
 from pages import shared
 
 JOB_KEY = shared.TRAIN_JOB_KEY  # session_state: the TrainingJob (paused between runs)
 NOTICE_KEY = "train_notice"  # session_state: (kind, text) to show once, e.g. "cancelled"
 UPLOAD_KEY = "train_upload"
+CSV_KEY = "train_csv"  # the CSV uploader of "your data"
+OWN_DATA_KEY = "train_own_data"  # session_state: (file name, UserData) of the last good CSV
+CSV_NOTICE_KEY = "train_csv_notice"  # session_state: why the last CSV was refused
 SOURCE_KEY = shared.SOURCE_KEY  # the sidebar's "Using: pretrained / your model"
 DRAW_EVERY = 0.5  # seconds between progress updates: a quiet websocket, a smooth bar
 # Seconds between loss-curve redraws. Each redraw is a new chart element (an element key
@@ -73,14 +77,15 @@ def prefer_user_model() -> None:
     st.session_state[SOURCE_KEY] = "your model"
 
 
-def start_job(config: TrainConfig, budget: str) -> None:
+def start_job(config: TrainConfig, budget: str, data: Dataset | None = None) -> None:
     running: TrainingJob | None = st.session_state.get(JOB_KEY)
     if running is not None and running.phase != "done":
         # A click that reached us before the disabled button did (or a second tab of
         # the page's state): one training per session, and say so.
         st.session_state[NOTICE_KEY] = ("warning", ALREADY_RUNNING)
         return
-    job = TrainingJob.start(config, budget, source=st.session_state.get(SOURCE_KEY))
+    job = TrainingJob.start(config, budget, source=st.session_state.get(SOURCE_KEY),
+                            data=data)
     st.session_state[JOB_KEY] = job
     st.session_state.pop(NOTICE_KEY, None)
     prefer_user_model()  # the model being trained is the one to use when it is done
@@ -124,6 +129,22 @@ def on_upload() -> None:
     store(model, samples, None, f"uploaded from {shared.literal(file.name)}")
     st.session_state[NOTICE_KEY] = ("success", f"Loaded {shared.literal(file.name)}: now your "
                                     "model.")
+
+
+def on_csv() -> None:
+    """A new CSV in the "your data" uploader: keep its points if the file is good, else
+    say why and keep whatever was there before."""
+    file = st.session_state.get(CSV_KEY)
+    st.session_state.pop(CSV_NOTICE_KEY, None)
+    if file is None:
+        return
+    try:
+        own = read_csv(file.getvalue())
+    except ValueError as exc:
+        st.session_state[CSV_NOTICE_KEY] = (f"{shared.literal(file.name)}: "
+                                            f"{shared.literal(str(exc))}. Nothing was changed.")
+        return
+    st.session_state[OWN_DATA_KEY] = (file.name, own)
 
 
 def pretrain_recipe() -> str:
@@ -308,13 +329,15 @@ def start_from_sidebar() -> None:
             st.session_state[key] = st.session_state.get(picked, default)
 
 
-def controls(disabled: bool) -> tuple[TrainConfig, str]:
+def controls(disabled: bool) -> tuple[TrainConfig, str, Dataset | None]:
+    """The new model's settings, its budget in words, and the user's own points if
+    "your data" is chosen (None until a good CSV is uploaded)."""
     start_from_sidebar()
     left, right = st.columns(2, gap="medium")
     with left:
         dataset = shared.url_selectbox("Dataset to train on", "train_dataset",
-                                       list(DATASET_NAMES), shared.DEFAULT_DATASET,
-                                       disabled=disabled)
+                                       [*DATASET_NAMES, USER_DATA_NAME],
+                                       shared.DEFAULT_DATASET, disabled=disabled)
         process = shared.url_selectbox("Noise process to train with", "train_process",
                                        list(PROCESS_NAMES), shared.DEFAULT_PROCESS,
                                        format_func=shared.PROCESS_LABELS.get,
@@ -340,9 +363,53 @@ def controls(disabled: bool) -> tuple[TrainConfig, str]:
                                key="train_seed", disabled=disabled)
         shared.show_url_note("train_seed", seed, 0)
         shared.write_url("train_seed", seed, 0)
+    own = own_data_section(disabled) if dataset == USER_DATA_NAME else None
     config = TrainConfig(dataset=dataset, process=ProcessConfig(process), steps=steps,
-                         seconds=seconds, hidden=hidden, depth=depth, seed=int(seed))
-    return config, budget
+                         seconds=seconds, n_data=len(own.points) if own else 2000,
+                         hidden=hidden, depth=depth, seed=int(seed))
+    return config, budget, own
+
+
+def own_data_section(disabled: bool) -> Dataset | None:
+    """The CSV uploader of "your data" and a preview of the points it holds."""
+    upload, preview = st.columns([2, 3], gap="medium")
+    with upload:
+        st.file_uploader(
+            "Your points (CSV)", type=["csv", "txt"], key=CSV_KEY, on_change=on_csv,
+            disabled=disabled,
+            help="Comma-separated columns x, y and optionally class (up to "
+                 f"{limits.MAX_USER_CLASSES} classes), with or without a header line; "
+                 f"{limits.MIN_USER_POINTS} to {limits.MAX_USER_ROWS:,} points. They are "
+                 "moved and scaled, keeping their shape, into the box the built-in sets fill.")
+        notice = st.session_state.get(CSV_NOTICE_KEY)
+        if notice:
+            st.error(notice)
+    kept: tuple[str, UserData] | None = st.session_state.get(OWN_DATA_KEY)
+    if kept is None:
+        preview.info("Upload a CSV file of points to train on them.",
+                     icon=":material/upload_file:")
+        return None
+    name, own = kept
+    data = own.dataset
+    with preview:
+        st.plotly_chart(figures.data_cloud_figure(data.points, data.labels, data.class_names,
+                                                  "Your data, scaled into the view",
+                                                  height=320),
+                        width="stretch", key="train_own_preview",
+                        alt=f"Scatter plot of the {len(data.points):,} points of your data.")
+        shared.sentence(own_data_sentence(name, own))
+    return data
+
+
+def own_data_sentence(name: str, own: UserData) -> str:
+    data = own.dataset
+    kept = len(data.points)
+    classes = ("no class column" if data.class_names == (SINGLE_CLASS,) else
+               f"{data.num_classes} classes ({', '.join(data.class_names)})")
+    thinned = "" if kept == own.rows else f"; training uses {kept:,} of them, each class " \
+                                          "keeping its share"
+    return (f"{shared.literal(name)}: {own.rows:,} points, {classes}, scaled by "
+            f"{own.scale:.3g}{thinned}.")
 
 
 def show_notice() -> None:
@@ -395,7 +462,8 @@ def show_result() -> None:
         else:
             st.markdown("The sidebar is set to *Using: pretrained*; switch it to "
                         "*your model* to use this model on every page.")
-        name = f"{model.data.name}-{model.schedule.name}-{model.steps_trained}steps.pt"
+        name = (f"{model.data.name.replace(' ', '-')}-{model.schedule.name}-"
+                f"{model.steps_trained}steps.pt")
         st.download_button("Download the checkpoint (.pt)", lambda: result.checkpoint,
                            file_name=name, mime="application/octet-stream",
                            on_click="ignore", icon=":material/download:",
@@ -425,6 +493,8 @@ def result_sentence(model: TrainedModel, samples: np.ndarray) -> str:
 
 
 def pretrained_quality(model: TrainedModel) -> str | None:
+    if model.data.name not in DATASET_NAMES:  # a user's data: no pretrained model of it
+        return None
     try:
         ref = shared.pretrained(model.data.name, model.schedule.name)
     except (CheckpointError, ValueError):
@@ -468,10 +538,11 @@ def page() -> None:
             "loss never reaches 0: from a noisy point the noise cannot be known exactly, "
             "only guessed on average.")
     job: TrainingJob | None = st.session_state.get(JOB_KEY)
-    config, budget = controls(disabled=job is not None)
+    config, budget, own = controls(disabled=job is not None)
     go_col, stop_col, note_col = st.columns([1, 1, 4], vertical_alignment="center")
     go_col.button("Train", type="primary", icon=":material/play_arrow:", key="train_go",
-                  on_click=start_job, args=(config, budget), disabled=job is not None,
+                  on_click=start_job, args=(config, budget, own),
+                  disabled=job is not None or (config.dataset == USER_DATA_NAME and own is None),
                   width="stretch")
     stop_col.button("Stop", icon=":material/stop:", key="train_stop", on_click=request_stop,
                     disabled=job is None, width="stretch",
