@@ -9,6 +9,7 @@ st.cache_data with bounded max_entries, keyed by small quantised values and a mo
 from __future__ import annotations
 
 import gc
+import importlib
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -35,6 +36,9 @@ T = TypeVar("T")
 
 # One torch thread, fixed malloc threshold: see explainer/runtime.py.
 configure_process()
+# Plotly imports pandas lazily, at its first figure; the cache warmer and a page building
+# their first figures at once would see it half-imported (AttributeError). Import it now.
+importlib.import_module("pandas")
 # Freezing the objects that exist after the imports keeps torch's many long-lived objects
 # out of every full collection: Python's own, and Streamlit's post-run gc.collect() if it
 # is turned on again (150 ms -> ~1 ms per rerun when it was; .streamlit/config.toml turns
