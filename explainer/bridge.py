@@ -88,8 +88,8 @@ def last_step_estimate(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t: i
 
 def _simulated_walks(schedule: Schedule, x0: np.ndarray, t: int, walks: int,
                      seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """x_{t-1} and x_t of `walks` walks from x0 (float32: half the time of float64,
-    ~25 ms for 400,000 on the server; their positions need no more digits)."""
+    """x_{t-1} and x_t of `walks` walks from x0 (float32: half the time of float64;
+    their positions need no more digits)."""
     rng = np.random.default_rng(seed)
     a = schedule.alpha[t] / schedule.alpha[t - 1]
     step_std = np.sqrt(schedule.sigma[t] ** 2 - a**2 * schedule.sigma[t - 1] ** 2)
@@ -110,8 +110,8 @@ def _kept_walks_estimate(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t:
     # Average each kept walk's own last step, x_{t-1} - (its own end). Given its end e, a
     # step has mean (c - 1) e + c0 x0 (c = coef_xt ~ 1; (x0 - e) / t for the random walk),
     # so the window's offset E[e - x_t] (ends lean to the denser side of the ball) enters
-    # only times (1 - c). Measuring to the target x_t carried it times c: at t = T it was
-    # 3x the bridge step itself. The kept few are averaged in float64.
+    # only times (1 - c); measured to the target x_t it would enter times c (see
+    # docs/ARCHITECTURE.md, "The Brownian bridge"). The kept few are averaged in float64.
     steps = prev[keep].astype(np.float64) - end[keep]
     kept = int(keep.sum())
     mean = steps.mean(0) if kept else np.full(2, np.nan)

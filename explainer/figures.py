@@ -49,12 +49,9 @@ def _merged(base: dict, changes: dict) -> dict:
 
 def set_layout(fig: go.Figure, **changes: object) -> go.Figure:
     """fig.update_layout(**changes) in a fifth of the time, nested dicts only (no
-    "xaxis_title" shorthands). update_layout and update_xaxes walk Plotly's property paths
-    one by one (~15 ms per plane figure); assigning the merged layout validates it once
-    (~3 ms). Figures are rebuilt on slider moves, so this is a share of every move.
-
-    The default template is left out of the merge: Plotly puts it back by itself on
-    assignment, while writing it back from JSON would revalidate it (~60 ms)."""
+    "xaxis_title" shorthands): the merged layout is validated once, not path by path.
+    The default template is left out of the merge (Plotly restores it itself; writing
+    it back would revalidate it). See docs/ARCHITECTURE.md, "Figures without WebGL"."""
     base = fig.layout.to_plotly_json()
     base.pop("template", None)
     fig.layout = _merged(base, changes)
@@ -150,11 +147,8 @@ def arrow_layer(xy: np.ndarray, v: np.ndarray, name: str, spacing: float,
     `colour`. Returns (shapes, traces): the traces hold the legend line and the colour
     bar (if shown), and no points. `axes`: the panel's x and y axes, if not the first.
 
-    Why shapes: each is one SVG path however many arrows it holds, and a new t changes
-    only them (the training data under them is an image, see data_image), so the browser
-    redraws no WebGL: ~30 ms per chart in Chromium without a GPU, against ~100 ms with
-    WebGL line traces and ~90 ms with SVG line traces (which Plotly splits into one
-    element per arrow)."""
+    Why shapes: a new t redraws one SVG path per colour band and no WebGL. See
+    docs/ARCHITECTURE.md, "Figures without WebGL"."""
     xy, v = f32(xy), f32(v)
     norm = np.linalg.norm(v, axis=1)
     unit = v / np.maximum(norm, 1e-12)[:, None]
@@ -510,9 +504,8 @@ class Panel:
 
 SIDE_BY_SIDE_MIN_WIDTH = 560  # px; a narrower chart stacks its panels (_panels_layout)
 CONTROLS_HEIGHT = 170  # px: the panel titles, the play buttons and the t slider
-# At most this many frames per animation: with all three samplers at 100 steps, 50 frames
-# made the first slider move after opening the page ~330 ms in Chromium, 34 ~260 ms
-# (payload and drawing scale with frames x points); at DDPM's 200 steps, one frame per 6.
+# At most this many frames per animation: payload and drawing time scale with
+# frames x points. See docs/ARCHITECTURE.md, "Figures without WebGL".
 SAMPLING_FRAMES = 34
 
 
@@ -557,7 +550,7 @@ def sampling_figure(panels: Sequence[Panel], times: np.ndarray, title: str, data
                     n_trails: int = 6, max_frames: int = SAMPLING_FRAMES) -> go.Figure:
     """Several samplers' reverse processes side by side, one panel each, under ONE t
     slider and play button: the panels always show the same t, and the browser draws one
-    chart instead of one per sampler (about 40% less time per slider move in Chromium).
+    chart instead of one per sampler (docs/ARCHITECTURE.md, "Figures without WebGL").
 
     Each panel: the samples, the trails of a few of them, optionally the model's
     prediction x0_hat (where each sample is heading), and a star at `centre` (the data's
@@ -596,9 +589,8 @@ def sampling_figure(panels: Sequence[Panel], times: np.ndarray, title: str, data
         [p.title for p in panels], [image] * len(panels), extent, columns=len(panels),
         height=(300 if len(panels) > 1 else 420) + CONTROLS_HEIGHT,
         stacked_height=360 * len(panels) + CONTROLS_HEIGHT,
-        # The t slider asks for 158 px below the plots: a margin that already has them
-        # never changes when a new figure arrives; otherwise Plotly draws the first new
-        # figure twice (~50 ms in Chromium).
+        # The t slider's 158 px are in the fixed margin, so a new figure never changes it
+        # (Plotly would draw that figure twice).
         margin=dict(l=30, r=10, t=70, b=160)))
     return _controls_below(fig)
 
@@ -617,10 +609,10 @@ class FieldPanel:
 def field_panels_figure(panels: Sequence[FieldPanel], title: str, spacing: float,
                         columns: int = 2, panel_height: int = 380) -> go.Figure:
     """Several vector fields on one chart, a panel each (stacked on a phone, see
-    _panels_layout): one chart draws in the browser in about 2/3 the time of one chart per
-    field. Arrow heads are coloured by |v| within each panel (the fields' lengths differ
-    by an order of magnitude, e.g. a difference of two fields); no colour bars, as they
-    could not follow the panels when they restack."""
+    _panels_layout): one chart draws faster than one per field (docs/ARCHITECTURE.md,
+    "Figures without WebGL"). Arrow heads are coloured by |v| within each panel (the
+    fields' lengths differ by an order of magnitude, e.g. a difference of two fields); no
+    colour bars, as they could not follow the panels when they restack."""
     axes = _panel_axes(len(panels))
     shapes: list[dict] = []
     for panel, ax in zip(panels, axes, strict=True):

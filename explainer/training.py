@@ -37,8 +37,8 @@ class TrainConfig:
     steps: int = 3000  # the budget in optimiser steps ...
     seconds: float | None = None  # ... or in wall-clock seconds, if given
     n_data: int = 2000  # size of the finite training set (the ideal denoiser's too)
-    # Small batches at a high peak learning rate reach the data floor fastest in wall time
-    # (spiral, 1,800 steps = ~6 s: 2.0x the floor, against 15x for batch 2048 at 3e-3).
+    # Tuned for quality per wall-clock second (live training). See
+    # docs/ARCHITECTURE.md, "Training recipes".
     batch: int = 512
     lr: float = 2e-2
     warmup: int = 100
@@ -117,8 +117,8 @@ class Training:
         y_all = torch.as_tensor(self.data.labels)
         null = self.data.num_classes
         opt = torch.optim.Adam(self.network.parameters(), lr=cfg.lr)
-        # The time embedding of every t, for this run only (8 MB at T = 65,536): the
-        # network computes it per call, which cost ~3% of a step here.
+        # The time embedding of every t, for this run only (the network computes it per
+        # call, which is slower in a training step).
         with torch.no_grad():
             time_table = self.network.time_features(torch.arange(self.schedule.T + 1))
         start = time.perf_counter()

@@ -2,8 +2,9 @@
 URL-bound controls. (The other Streamlit modules beside the page scripts:
 plotly_frame.py, the chart component; sampling_views.py, page 3's cached views.)
 
-Rules (DESIGN.md): models live in st.cache_resource and are never mutated; arrays in
-st.cache_data with bounded max_entries, keyed by small quantised values and a model key.
+Rules (docs/ARCHITECTURE.md, "Caching and warming"): models live in
+st.cache_resource and are never mutated; arrays in st.cache_data with bounded
+max_entries, keyed by small quantised values and a model key.
 """
 
 from __future__ import annotations
@@ -35,10 +36,8 @@ T = TypeVar("T")
 
 # One torch thread, fixed malloc threshold: see explainer/runtime.py.
 configure_process()
-# Freezing the objects that exist after the imports keeps torch's many long-lived objects
-# out of every full collection: Python's own, and Streamlit's post-run gc.collect() if it
-# is turned on again (150 ms -> ~1 ms per rerun when it was; .streamlit/config.toml turns
-# it off, as it still cost 65-85 ms once the caches had filled). Imported once per process.
+# Freeze what the imports made: torch's long-lived objects stay out of every full
+# collection. See docs/ARCHITECTURE.md, "Runtime settings". Imported once per process.
 gc.collect()
 gc.freeze()
 
@@ -410,7 +409,7 @@ def predict_then_look(question: str, answer: str | Callable[[], str], key: str) 
 def t_options(T: int, allow_zero: bool, spacing: str = "linear") -> list[int]:
     """The times a t slider offers, in increasing order: the ~100 that samplers.timesteps
     picks (evenly spaced in t for DDPM, in sigma_t for the random walk, whose detail lives
-    at small t: t = 1, 2, 4, ... rather than 160, 320, ...). Few fixed values also keep
+    at small t: t = 7, 26, 59, ... rather than 655, 1,311, ...). Few fixed values also keep
     caches keyed by t shared between users."""
     options = sorted(timesteps(T, min(T, 100), spacing))
     return options if allow_zero else options[1:]
@@ -565,10 +564,9 @@ def url_seed_input(help_text: str) -> int:
 def cached_figure(key: tuple, _build: Callable[[], go.Figure]) -> SentFigure:
     """A built Plotly figure, shared by every session that asks for the same `key`.
 
-    Building a figure validates every trace and frame in Python: 230 ms for one 50-frame
-    animation, against ~1 ms to send a built one. Kept as the JSON text the chart is sent
-    (plotly_frame.SentFigure). `key` must name everything `_build` uses (page, model key,
-    and every control). 400 entries: a class spreads over every t of three pages (a field
-    figure ~0.1 MB, an animation ~1-3 MB).
+    Building a figure validates every trace and frame in Python; sending a built one
+    is cheap (docs/ARCHITECTURE.md, "Caching and warming"). Kept as what the chart is
+    sent (plotly_frame.SentFigure). `key` must name everything `_build` uses (page, model
+    key, and every control). 400 entries: a class spreads over every t of three pages.
     """
     return SentFigure.of(_build())

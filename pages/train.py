@@ -46,9 +46,8 @@ NOTICE_KEY = "train_notice"  # session_state: (kind, text) to show once, e.g. "c
 UPLOAD_KEY = "train_upload"
 SOURCE_KEY = shared.SOURCE_KEY  # the sidebar's "Using: pretrained / your model"
 DRAW_EVERY = 0.5  # seconds between progress updates: a quiet websocket, a smooth bar
-# Seconds between loss-curve redraws. Each redraw is a new chart element (an element key
-# can be used once per run), which the browser builds from scratch: twice a second kept a
-# phone's or a busy laptop's browser redrawing all the time, and the curve was mostly blank.
+# Seconds between loss-curve redraws: each is a new chart element the browser builds
+# from scratch, and a phone or busy laptop needs the pause to draw it at all.
 CHART_EVERY = 2.0
 WAIT_POLL = 0.5  # seconds between looks at the queue while the server is busy
 HANDOVER_POLL = 0.25  # seconds between looks at a job the previous run still holds

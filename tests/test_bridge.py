@@ -1,4 +1,5 @@
-"""The Brownian-bridge identity of DESIGN.md: E[x_{t-1} - x_t | x_t, x0] = (x0 - x_t) / t
+"""The Brownian-bridge identity (docs/ARCHITECTURE.md, "The Brownian bridge"):
+E[x_{t-1} - x_t | x_t, x0] = (x0 - x_t) / t
 for the random walk, by Monte Carlo; and the same estimator against Ho's posterior mean
 for DDPM."""
 
@@ -63,8 +64,8 @@ def test_a_wide_window_adds_no_visible_bias() -> None:
 def test_the_page_s_estimate_widens_its_window_only_where_it_is_noisy(
         process: str, t: int, window: float) -> None:
     """The random-walks page's estimate: at small t the step is many standard errors long
-    and the narrow window's 1% bias is what keeps it honest (the wide window's 4% was 6
-    errors at DDPM's t = 2); at large t the wide window halves a large error. Either way
+    and the narrow window's 1% bias is what keeps it honest (the wide window's 4% would be
+    several errors at DDPM's t = 2); at large t the wide window halves a large error. Either way
     the estimate agrees with the formula, over several walks."""
     sch = make_schedule(process)
     rng = np.random.default_rng(t)

@@ -216,7 +216,7 @@ def test_an_archive_torch_did_not_write_is_refused(tiny_checkpoint: Path, tmp_pa
 
 @pytest.fixture(scope="module")
 def t100_model() -> TrainedModel:
-    """A DDPM model at T = 100, the default before session 7 (stored as T = 0 then)."""
+    """A DDPM model at T = 100, the default of checkpoint versions 1-2 (stored as T = 0)."""
     config = TrainConfig(dataset="spiral", steps=50, hidden=64, batch=64,
                          process=ProcessConfig("ddpm", 100))
     return Training(config).model()
