@@ -3,7 +3,7 @@
 Why: a browser without a GPU redraws a chart's WebGL scatter (or thousands of SVG
 markers) slowly on every change, while an image costs almost nothing to redraw. See
 docs/ARCHITECTURE.md, "Figures without WebGL". The training data under a vector field is
-drawn once per point set (figures.points_image caches it); page 1's noised cloud once
+drawn once per point set (figures/primitives.py points_image caches it); page 1's noised cloud once
 per t, with the data, into one image. Pure numpy and zlib: no imaging library.
 """
 

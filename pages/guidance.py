@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explainer import claims, figures
+from explainer import claims
 from explainer.fields import VIEW_EXTENT, difference_field, field_agreement, share_pointing_at
-from explainer.figures import FieldPanel
+from explainer.figures import guidance as figures
+from explainer.figures.guidance import FieldPanel
 from explainer.guidance import Guidance
 from explainer.samplers import network_passes
 from explainer.trained import TrainedModel

@@ -2,9 +2,11 @@
 
 Streamlit 1.67's st.plotly_chart remounts a chart whenever its figure changes; this
 component's identity is its key, so a new figure reaches the same chart, which calls
-Plotly.react. The figure travels as one deflated binary argument (SentFigure). Why, and
-the layout contract with assets/plotly_frame/index.html: docs/ARCHITECTURE.md, "The chart
-component".
+Plotly.react. The figure travels as one deflated binary argument (SentFigure).
+
+The layout contract (what a figure may ask of assets/plotly_frame/index.html, and what
+that page does to every figure) is written down once, in explainer/figures/layout.py.
+Why the component exists: docs/ARCHITECTURE.md, "The chart component".
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explainer import figures
 from explainer.bridge import (
     AGREE,
     NARROW_WINDOW,
@@ -22,6 +21,7 @@ from explainer.bridge import (
     window_bias,
 )
 from explainer.fields import VIEW_EXTENT
+from explainer.figures import random_walks as figures
 from explainer.metrics import spread
 from explainer.schedules import Schedule, ddpm_betas, forward_paths, noise_reaches, noised_cloud
 from explainer.trained import TrainedModel

@@ -12,7 +12,8 @@ import threading
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import figures, shutdown
+from explainer import shutdown
+from explainer.figures import sampling as figures
 from explainer.guidance import Guidance
 from explainer.samplers import SAMPLER_NAMES
 from explainer.trained import TrainedModel

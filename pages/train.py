@@ -23,11 +23,12 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explainer import checkpoints, figures
+from explainer import checkpoints
 from explainer.checkpoints import CheckpointError
 from explainer.cli import PRETRAIN_RECIPE, PRETRAIN_STEPS
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import VIEW_EXTENT
+from explainer.figures import train as figures
 from explainer.model_store import KeptModel, keep_time_text
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
 from explainer.slots import Ticket, TrainingSlots, server_slots
@@ -367,11 +368,7 @@ def show_result() -> None:
                    "(orange), on a log scale: it falls fast at first, then slowly.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        fig = figures.plane_layout(go.Figure([
-            figures.data_trace(model.data.points, "training data"),
-            figures.points_trace(result.samples, "your model's DDPM samples", size=3,
-                                 opacity=0.6),
-        ]), "Your model's samples over the training data")
+        fig = figures.samples_figure(model.data.points, result.samples)
         st.plotly_chart(fig, width="stretch", key="train_samples",
                         alt=f"{len(result.samples):,} samples from your model drawn over the "
                             f"{model.data.name} training data.")

@@ -10,7 +10,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import figures
 from explainer.commitment import DECIDED, Commitment, commitment
 from explainer.fields import (
     VIEW_EXTENT,
@@ -21,6 +20,7 @@ from explainer.fields import (
     grid,
     share_pointing_at,
 )
+from explainer.figures import vector_field as figures
 from explainer.guidance import Guidance
 from explainer.trained import TrainedModel
 from pages import plotly_frame, sampling_views, shared

@@ -13,7 +13,13 @@ from streamlit.testing.v1 import AppTest
 
 from explainer import checkpoints
 from explainer.bridge import check_estimate, last_step_aim, last_step_estimate
-from explainer.figures import CLOUD_ALPHA, CLOUD_RGB, DATA_ALPHA, DATA_RGB, points_image
+from explainer.figures.primitives import (
+    CLOUD_ALPHA,
+    CLOUD_RGB,
+    DATA_ALPHA,
+    DATA_RGB,
+    points_image,
+)
 from explainer.schedules import DEFAULT_STEPS, PROCESS_NAMES, noised_cloud
 from explainer.trained import TrainedModel
 
@@ -35,7 +41,7 @@ def rms_spread(p: np.ndarray) -> float:
 def drawn_cloud(fig: dict, dataset: str, process: str, t: int) -> np.ndarray:
     """The noised cloud the walks chart shows at t: the forward process's cloud (seed 0,
     as the page draws it), checked to be exactly the picture in the chart (an image over
-    the view, see figures.walks_figure)."""
+    the view, see figures/random_walks.py)."""
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
     cloud = noised_cloud(model.schedule, model.data.points, t, seed=0)
     (image,) = fig["layout"]["images"]  # the data over the cloud, one picture

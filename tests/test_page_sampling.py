@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explainer import checkpoints
-from explainer.figures import data_image
+from explainer.figures.primitives import data_image
 from explainer.metrics import spread
 
 PAGE = "pages/sampling.py"

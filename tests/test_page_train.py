@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from explainer import slots
 from explainer.datasets import make_dataset
-from explainer.figures import data_image
+from explainer.figures.primitives import data_image
 from explainer.slots import TrainingSlots
 from explainer.training import TrainConfig, Training
 from explainer.training_job import TrainingJob
