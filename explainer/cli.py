@@ -35,13 +35,7 @@ from explainer.runtime import configure_process
 from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
 from explainer.trained import TrainedModel, with_measured_quality
-from explainer.training import TrainConfig, Training
-
-# The shipped checkpoints' recipe: longer runs, bigger batches, a gentler learning rate
-# and half the width of the live defaults (faster sampling at the same quality).
-# See docs/ARCHITECTURE.md, "Training recipes".
-PRETRAIN_STEPS = {"ddpm": 32000, "random_walk": 32000}
-PRETRAIN_RECIPE = {"batch": 1024, "lr": 1e-2, "hidden": 64}
+from explainer.training import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig, Training
 
 
 class UsageError(Exception):

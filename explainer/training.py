@@ -27,7 +27,11 @@ from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
 from explainer.trained import TrainedModel
 
-TIME_SAMPLING = "mixed"
+# The shipped checkpoints' recipe (`python -m explainer pretrain`): longer runs, bigger
+# batches, a gentler learning rate and half the width of the live defaults (faster
+# sampling at the same quality). See docs/ARCHITECTURE.md, "Training recipes".
+PRETRAIN_STEPS = {"ddpm": 32000, "random_walk": 32000}
+PRETRAIN_RECIPE = {"batch": 1024, "lr": 1e-2, "hidden": 64}
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class Training:
         """
         T = self.schedule.T
         t = torch.randint(1, T + 1, (n,), generator=gen)
-        if self.schedule.name != "random_walk" or TIME_SAMPLING == "uniform":
+        if self.schedule.name != "random_walk":
             return t
         u = torch.rand(n // 2, generator=gen)
         log_uniform = torch.exp(u * math.log(T)).round().long().clamp(1, T)  # sigma^2 ~ t

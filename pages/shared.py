@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explainer import checkpoints, claims, metrics, under_conditioned
+from explainer.claims import SampleNumbers
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, field_agreement, grid_field
 from explainer.guidance import Guidance
@@ -466,38 +467,14 @@ def forget_if_invalid(key: str, valid: Callable[[Any], bool]) -> None:
             del st.query_params[key]
 
 
-@dataclass(frozen=True)
-class SampleNumbers:
-    """What a page says under a figure of samples (measured on the final samples)."""
-
-    quality: float  # MMD^2 / data-vs-data floor vs the whole dataset (nan when guided)
-    spread: float  # RMS distance from the samples' own centre
-    distance: float  # mean distance to the nearest training point (of the class if guided)
-    share: float | None  # share whose nearest training point is in the guided class
-    centre: tuple[float, float]  # where the samples' average is
-    on_class: float | None = None  # share in the guided class and on its data
-
-    def guided(self) -> claims.GuidedNumbers:
-        assert self.share is not None and self.on_class is not None, "not guided numbers"
-        return claims.GuidedNumbers(self.share, self.on_class, self.spread)
-
-
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_sample_numbers(model_key: str, _model: TrainedModel, kind: str, sampler: str,
                           steps: int, n: int, guidance: Guidance, seed: int) -> SampleNumbers:
+    """claims.sample_numbers of one cached trajectory's final samples."""
     final = cached_trajectory(model_key, _model, kind, sampler, steps, n, guidance, seed).final
-    data, label = _model.data, guidance.label
-    if label is None:
-        return SampleNumbers(metrics.sample_quality(final, data.name).ratio,
-                             metrics.spread(final), metrics.distance_to_data(final, data.points),
-                             None, tuple(map(float, final.mean(0))))
-    # Guided samples cover one class, so MMD against the whole dataset means little.
-    return SampleNumbers(float("nan"), metrics.spread(final),
-                         metrics.distance_to_data(final, data.points[data.labels == label]),
-                         metrics.class_share(final, data.points, data.labels, label),
-                         tuple(map(float, final.mean(0))),
-                         metrics.on_class_share(final, data.points, data.labels, label,
-                                                cached_on_data_radius(model_key, _model, label)))
+    label = guidance.label
+    radius = None if label is None else cached_on_data_radius(model_key, _model, label)
+    return claims.sample_numbers(final, _model.data, label, radius)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

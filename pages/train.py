@@ -25,7 +25,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explainer import checkpoints
 from explainer.checkpoints import CheckpointError
-from explainer.cli import PRETRAIN_RECIPE, PRETRAIN_STEPS
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import VIEW_EXTENT
 from explainer.figures import train as figures
@@ -38,7 +37,7 @@ from explainer.trained import (
     quality_samples,
     with_measured_quality,
 )
-from explainer.training import TrainConfig, smoothed
+from explainer.training import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig, smoothed
 from explainer.training_job import TrainingJob
 from pages import shared
 

@@ -171,3 +171,29 @@ def test_the_window_s_bias_is_what_the_docstring_says() -> None:
         shortfall = 1 - est.mean_step[0] / est.formula[0]
         assert shortfall == pytest.approx(window_bias(window), abs=0.012), window
     assert window_bias(WIDE_WINDOW) == pytest.approx(0.04)
+
+
+@pytest.mark.parametrize("process", ["random_walk", "ddpm"])
+def test_the_bridge_view_ends_the_formula_arrow_where_the_step_aims(process: str) -> None:
+    """Magnified by the view's scale, the formula's arrow from x_t ends at x0 (random
+    walk) or at gamma_t x0 (DDPM, to the 3 digits of the scale); the view holds x0, x_t
+    and that tip, and says whether the Monte Carlo tip is outside it."""
+    from explainer.bridge import MIN_HALF_WIDTH, bridge_view
+    sch = make_schedule(process)
+    t = 40
+    x_t = np.array([0.9, 0.4])
+    est = last_step_estimate(sch, X0, x_t, t, walks=40_000, seed=0)
+    view = bridge_view(sch, est, X0, x_t, t)
+    aim = last_step_aim(sch, t)
+    target = X0 if process == "random_walk" else aim.gamma * X0
+    tip = x_t + view.scale * est.formula
+    np.testing.assert_allclose(tip, target, atol=2e-3 * np.linalg.norm(target - x_t))
+    if process == "random_walk":
+        assert view.scale == t and view.aim_point is None
+    else:
+        np.testing.assert_allclose(view.aim_point, aim.gamma * X0)
+    assert view.half_width >= MIN_HALF_WIDTH
+    for point in (X0, x_t, tip):
+        assert np.all(np.abs(point - view.centre) <= view.half_width)
+    mc_tip = x_t + view.scale * est.mean_step
+    assert view.mc_off_view == bool(np.abs(mc_tip - view.centre).max() > view.half_width)
