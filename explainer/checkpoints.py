@@ -26,8 +26,8 @@ from explainer.datasets import DATASET_NAMES, Dataset, class_names
 from explainer.metrics import Quality
 from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig
 
 FORMAT = "diffusion-explainer-checkpoint"
 # What each version changed and how older files load: docs/ARCHITECTURE.md,

@@ -34,8 +34,9 @@ from explainer.images import (
 from explainer.runtime import configure_process
 from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
+from explainer.train_config import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig
 from explainer.trained import TrainedModel, with_measured_quality
-from explainer.training import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig, Training
+from explainer.training import Training
 
 
 class UsageError(Exception):

@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig, Training, TrainStats
+from explainer.training import Training, TrainStats
 
 Phase = Literal["running", "stopping", "cancelled", "done"]
 

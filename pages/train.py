@@ -31,13 +31,14 @@ from explainer.figures import train as figures
 from explainer.model_store import KeptModel, keep_time_text
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
 from explainer.slots import Ticket, TrainingSlots, server_slots
+from explainer.train_config import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig
 from explainer.trained import (
     QUALITY_SAMPLES,
     TrainedModel,
     quality_samples,
     with_measured_quality,
 )
-from explainer.training import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig, smoothed
+from explainer.training import smoothed
 from explainer.training_job import TrainingJob
 from pages import shared
 

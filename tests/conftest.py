@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from explainer.runtime import configure_process
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig, Training
+from explainer.training import Training
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"

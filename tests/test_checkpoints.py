@@ -17,8 +17,9 @@ from explainer.checkpoints import CheckpointError, pretrained_path
 from explainer.datasets import DATASET_NAMES, make_dataset
 from explainer.metrics import Quality
 from explainer.schedules import DEFAULT_STEPS, PROCESS_NAMES, ProcessConfig
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig, Training
+from explainer.training import Training
 
 
 def outputs(model) -> list[torch.Tensor]:
