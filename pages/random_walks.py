@@ -23,12 +23,12 @@ from explainer.bridge import (
 )
 from explainer.fields import view_extent
 from explainer.figures import random_walks as figures
+from explainer.figures.primitives import class_colour_name
 from explainer.metrics import spread
 from explainer.schedules import Schedule, ddpm_betas, forward_paths, noise_reaches, noised_cloud
 from explainer.trained import TrainedModel
 from pages import plotly_frame, shared
 
-COLOUR_NAMES = ("orange", "sky blue", "green", "yellow", "blue", "red", "pink", "grey")
 WALK_COUNTS = (400_000, 1_600_000)  # Monte Carlo sizes offered: fast, and 2x more precise
 
 
@@ -363,7 +363,7 @@ def bridge_controls(paths: np.ndarray, t: int) -> tuple[tuple[float, float],
     walk_col, size_col = st.columns(2)
     with walk_col:
         i = st.selectbox("Walk", range(count), key="bridge_walk",
-                         format_func=lambda k: f"walk {k + 1} ({COLOUR_NAMES[k]})",
+                         format_func=lambda k: f"walk {k + 1} ({class_colour_name(k)})",
                          help="x_0 is where this walk started.")
     with size_col:
         walks = st.selectbox("Walks simulated", WALK_COUNTS, key="bridge_walks",

@@ -35,8 +35,7 @@ SAMPLER_CHOICES = ("all", *SAMPLER_NAMES)
 CHOICE_LABELS = {"all": "All three side by side", **SAMPLER_LABELS}
 SHORT_NAMES = {"ddpm": "DDPM", "no_noise": "Without noise", "ddim": "DDIM",
                "all": "All three"}
-DENOISERS = {"learned": "the trained network",
-             "ideal": "the perfect model (exact denoiser of the training set)"}
+DENOISERS = {kind: shared.DENOISERS[kind] for kind in ("learned", "ideal")}
 
 
 # ---------------------------------------------------------------- text

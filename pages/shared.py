@@ -65,6 +65,10 @@ def _leave_pages_directory_mode() -> None:
 _leave_pages_directory_mode()
 
 DEFAULT_DATASET, DEFAULT_PROCESS = "spiral", "ddpm"  # the model every page opens with
+# The denoisers a page can sample with (the sampling page offers the first and last).
+DENOISERS = {"learned": "the trained network",
+             "weak": "a network that rarely saw the class",
+             "ideal": "the perfect model (exact denoiser of the training set)"}
 PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
                   "random_walk": "Random walk (variance exploding)"}
 USER_MODEL_KEY = "user_model"  # session_state: (token, TrainedModel) of this session's model

@@ -24,6 +24,7 @@ from explainer.raster import points_png
 # Okabe-Ito: distinguishable for colour-blind readers, visible on white and on black.
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
            "#999999")
+PALETTE_NAMES = ("orange", "sky blue", "green", "yellow", "blue", "red", "pink", "grey")
 
 
 DATA_RGB, DATA_ALPHA = (150, 150, 150), 0.45
@@ -43,6 +44,11 @@ MAGNITUDE_SCALE = "Viridis"
 
 def class_colour(k: int) -> str:
     return PALETTE[k % len(PALETTE)]
+
+
+def class_colour_name(k: int) -> str:
+    """class_colour(k) in words (for a control that names a drawn line by its colour)."""
+    return PALETTE_NAMES[k % len(PALETTE_NAMES)]
 
 
 def f32(a: np.ndarray) -> np.ndarray:
