@@ -78,7 +78,7 @@ def run_cli() -> CliRunner:
     return run
 
 
-# --- AppTest with app.py around the page (used by test_page_random_walks/vector_field) --
+# --- AppTest with app.py around the page (test_page_random_walks/vector_field, smoke) ---
 @pytest.fixture(scope="module")
 def app_py_around_pages():
     """Make AppTest run app.py (page config, navigation, the model sidebar) around a page
