@@ -14,17 +14,17 @@ shutdown.guard_exit(("ScriptRunner.", sampling_views.WARM_THREAD_PREFIX),
                     hard_exit=not st.get_option("global.appTest"))
 
 PAGES = [
-    ("pages/random_walks.py", "1. Random walks", "🚶",
+    ("pages/random_walks.py", "1. Random walks", ":material/directions_walk:",
      "Noise a spiral step by step; why the last step points back to where a walk began."),
-    ("pages/vector_field.py", "2. The vector field", "🧭",
+    ("pages/vector_field.py", "2. The vector field", ":material/explore:",
      "The time-varying field a denoiser learns, next to the exact one."),
-    ("pages/sampling.py", "3. Sampling", "🎞️",
+    ("pages/sampling.py", "3. Sampling", ":material/animation:",
      "From noise to data: DDPM, DDPM without the noise (collapse), DDIM."),
-    ("pages/pictures.py", "4. Pictures", "🖼️",
+    ("pages/pictures.py", "4. Pictures", ":material/image:",
      "A pixel is an axis: the same samplers on pictures, with their exact denoiser."),
-    ("pages/guidance.py", "5. Guidance", "🎯",
+    ("pages/guidance.py", "5. Guidance", ":material/my_location:",
      "Conditional vs unconditional fields and the classifier-free guidance slider."),
-    ("pages/train.py", "6. Train your own", "🏋️",
+    ("pages/train.py", "6. Train your own", ":material/model_training:",
      "Train a tiny model live and use it on every page."),
 ]
 
@@ -34,7 +34,7 @@ def home() -> None:
 
 
 navigation = st.navigation(
-    [st.Page(home, title="Home", icon="🏠", default=True)]
+    [st.Page(home, title="Home", icon=":material/home:", default=True)]
     + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
 shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
 navigation.run()

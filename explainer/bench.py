@@ -21,8 +21,9 @@ from explainer.metrics import class_share, sample_quality, spread
 from explainer.runtime import configure_process
 from explainer.samplers import sample, timesteps
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, noised_cloud
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig, train
+from explainer.training import train
 
 TARGET_RATIO = 2.0  # "within 2x the data-vs-data floor"
 

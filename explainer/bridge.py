@@ -88,8 +88,8 @@ def last_step_estimate(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t: i
 
 def _simulated_walks(schedule: Schedule, x0: np.ndarray, t: int, walks: int,
                      seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """x_{t-1} and x_t of `walks` walks from x0 (float32: half the time of float64,
-    ~25 ms for 400,000 on the server; their positions need no more digits)."""
+    """x_{t-1} and x_t of `walks` walks from x0 (float32: half the time of float64;
+    their positions need no more digits)."""
     rng = np.random.default_rng(seed)
     a = schedule.alpha[t] / schedule.alpha[t - 1]
     step_std = np.sqrt(schedule.sigma[t] ** 2 - a**2 * schedule.sigma[t - 1] ** 2)
@@ -110,8 +110,8 @@ def _kept_walks_estimate(schedule: Schedule, x0: np.ndarray, x_t: np.ndarray, t:
     # Average each kept walk's own last step, x_{t-1} - (its own end). Given its end e, a
     # step has mean (c - 1) e + c0 x0 (c = coef_xt ~ 1; (x0 - e) / t for the random walk),
     # so the window's offset E[e - x_t] (ends lean to the denser side of the ball) enters
-    # only times (1 - c). Measuring to the target x_t carried it times c: at t = T it was
-    # 3x the bridge step itself. The kept few are averaged in float64.
+    # only times (1 - c); measured to the target x_t it would enter times c (see
+    # docs/ARCHITECTURE.md, "The Brownian bridge"). The kept few are averaged in float64.
     steps = prev[keep].astype(np.float64) - end[keep]
     kept = int(keep.sum())
     mean = steps.mean(0) if kept else np.full(2, np.nan)
@@ -181,3 +181,38 @@ def check_estimate(est: LastStepEstimate) -> BridgeCheck:
     needed = est.simulated * (NOISY / signal) ** 2 if signal > 0 else float("inf")
     return BridgeCheck(float(np.max(np.abs(est.mean_step - est.formula) / est.std_error)),
                        signal, cosine, int(min(np.ceil(needed), 10**15)))
+
+
+# ---------------------------------------------------------------- what the figure shows
+
+@dataclass(frozen=True)
+class BridgeView:
+    """How the page draws one estimate: the arrows magnified `scale` times from x_t, and
+    the square view (centre, half_width) around x0, x_t and the formula's arrow."""
+
+    scale: float  # the arrows' magnification
+    aim_point: np.ndarray | None  # gamma_t x0 where the step aims when that is not x0 (DDPM)
+    centre: np.ndarray
+    half_width: float
+    mc_off_view: bool  # the Monte Carlo arrow's tip lies outside the view
+
+
+MIN_HALF_WIDTH = 0.35  # the bridge view never zooms closer than this
+
+
+def bridge_view(schedule: Schedule, est: LastStepEstimate, x0: np.ndarray, x_t: np.ndarray,
+                t: int) -> BridgeView:
+    """Magnified by 1 / gain, the formula's arrow ends where the step aims: exactly at x0
+    for the random walk (gain = 1 / t), at gamma_t x0 for DDPM (1 / gain to 3 digits).
+    The view holds x0, x_t and the formula's arrow (the step is small next to the whole
+    data); a noisy Monte Carlo arrow (large t: magnified hundreds of times) may leave the
+    view rather than shrink the rest to a dot."""
+    walk = schedule.name == "random_walk"
+    aim = last_step_aim(schedule, t)
+    scale = float(t) if walk else float(f"{1 / aim.gain:.3g}")
+    shown = np.stack([x0, x_t, x_t + scale * est.formula])
+    low, high = shown.min(0), shown.max(0)
+    centre = (low + high) / 2
+    half = max(MIN_HALF_WIDTH, 0.65 * float((high - low).max()))
+    off = bool(np.abs(x_t + scale * est.mean_step - centre).max() > half)
+    return BridgeView(scale, None if walk else aim.gamma * x0, centre, half, off)

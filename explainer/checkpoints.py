@@ -26,22 +26,13 @@ from explainer.datasets import DATASET_NAMES, Dataset, class_names
 from explainer.metrics import Quality
 from explainer.model import EpsNetwork, ModelConfig
 from explainer.schedules import ProcessConfig, make_schedule
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig
 from explainer.user_data import USER_DATA_NAME, check_class_names
 
 FORMAT = "diffusion-explainer-checkpoint"
-# Version 2: the random walk became sigma_T = 6.4 over 16,384 steps (was 3.2 over 1,000)
-# and its network embeds sqrt(t / T). A version-1 random-walk model would load into the
-# new process and sample wrongly without any error, so it is refused; version-1 DDPM
-# models are unchanged and still load.
-# Version 3: the process's T is stored as a number. Before, T = 0 stood for "the
-# default", which changed (DDPM: T = 100 -> 200): an old file means the defaults of its
-# version, below, or its network would run on another schedule without any error.
-# Version 4: the random walk's default T became 65,536 (s = 0.025; files store T since
-# version 3, so older random-walk models keep their 16,384), and the network's input
-# scale c_in (one number per t, a function of the schedule) is no longer stored; older
-# files' stored copy is dropped and recomputed.
+# What each version changed and how older files load: docs/ARCHITECTURE.md,
+# "Checkpoint format".
 VERSION = 4
 READABLE_VERSIONS = (1, 2, 3, 4)
 DEFAULT_T_OF_VERSION = {1: {"ddpm": 100, "random_walk": 1000},

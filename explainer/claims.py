@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explainer import metrics
 from explainer.datasets import Dataset
 from explainer.metrics import nearest_labels, spreads
 from explainer.schedules import Schedule
@@ -31,6 +32,10 @@ NEAR_DATA = 0.05
 NEAR_AVERAGE = 0.3
 # A one-step sample counts as "thrown out" when it spreads wider than the data.
 THROWN_OUT = 1.0
+# An average scaled by alpha_t above this is the data's average itself, as far as words go.
+UNSCALED_ALPHA = 0.99
+# A landed cloud with at least this share on one class is "on class k".
+ONE_CLASS = 0.9
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,13 @@ class NoNoiseRun:
 
     def near_average(self, data_spread: float) -> bool:
         return self.centre_offset <= NEAR_AVERAGE * data_spread
+
+    def average_is_scaled(self) -> bool:
+        """The average it shrinks toward is alpha_t times the data's, visibly so."""
+        return self.alpha_at_smallest <= UNSCALED_ALPHA
+
+    def lands_on_one_class(self) -> bool:
+        return self.top_share >= ONE_CLASS
 
     def shrinks_all_the_way(self) -> bool:
         """Smallest at the very end: one spot, no landing phase after it."""
@@ -152,3 +164,42 @@ def large_t_shrinks_guesses(schedule: Schedule) -> bool:
     (DDPM: 0.0055), so every field points at the origin there whatever the class. The
     random walk keeps alpha_T = 1: its fields point at each guess itself."""
     return float(schedule.alpha[schedule.T]) < 0.05
+
+
+# ---------------------------------------------------------------- the numbers of a sample set
+
+@dataclass(frozen=True)
+class SampleNumbers:
+    """What a page says under a figure of samples (measured on the final samples)."""
+
+    quality: float  # MMD^2 / data-vs-data floor vs the whole dataset (nan when guided)
+    spread: float  # RMS distance from the samples' own centre
+    distance: float  # mean distance to the nearest training point (of the class if guided)
+    share: float | None  # share whose nearest training point is in the guided class
+    centre: tuple[float, float]  # where the samples' average is
+    on_class: float | None = None  # share in the guided class and on its data
+
+    def guided(self) -> GuidedNumbers:
+        assert self.share is not None and self.on_class is not None, "not guided numbers"
+        return GuidedNumbers(self.share, self.on_class, self.spread)
+
+
+def sample_numbers(final: np.ndarray, data: Dataset, label: int | None = None,
+                   on_data_radius: float | None = None) -> SampleNumbers:
+    """The numbers of final samples against the training set. Guided samples (`label`
+    given, with its class's metrics.on_data_radius) cover one class, so MMD against the
+    whole dataset means little: their quality is nan, and they get class shares."""
+    centre = tuple(map(float, final.mean(0)))
+    if label is None:
+        return SampleNumbers(metrics.sample_quality(final, data).ratio,
+                             metrics.spread(final), metrics.distance_to_data(final, data.points),
+                             None, centre)
+    if on_data_radius is None:
+        raise ValueError("guided sample numbers need the class's on-data radius")
+    in_class = data.points[data.labels == label]
+    return SampleNumbers(float("nan"), metrics.spread(final),
+                         metrics.distance_to_data(final, in_class),
+                         metrics.class_share(final, data.points, data.labels, label),
+                         centre,
+                         metrics.on_class_share(final, data.points, data.labels, label,
+                                                on_data_radius))

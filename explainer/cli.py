@@ -34,18 +34,10 @@ from explainer.images import (
 from explainer.runtime import configure_process
 from explainer.samplers import SAMPLER_NAMES, sample
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule
+from explainer.train_config import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig
 from explainer.trained import TrainedModel, with_measured_quality
-from explainer.training import TrainConfig, Training
+from explainer.training import Training
 from explainer.user_data import USER_DATA_NAME, read_csv
-
-# The shipped checkpoints' recipe: longer runs with bigger batches at a gentler learning
-# rate than TrainConfig's defaults (which are tuned for live training in seconds), and a
-# network half as wide (DDIM-50 on 2,000 points ~44 ms; 131 ms at 128 units; 48 units
-# was tried: no better overall). 32,000 steps rather than 16,000: spiral-ddpm DDIM-100
-# 2.06x -> 1.85x, moons-random_walk 1.96x -> 1.79x (`python -m explainer bench`,
-# session 6, where the rest of the table is in BENCHMARKS.md).
-PRETRAIN_STEPS = {"ddpm": 32000, "random_walk": 32000}
-PRETRAIN_RECIPE = {"batch": 1024, "lr": 1e-2, "hidden": 64}
 
 
 class UsageError(Exception):

@@ -54,9 +54,8 @@ def _class_labels(n: int, k: int, rng: np.random.Generator, balanced: bool) -> n
 def _balanced_labels(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """n labels in random order, every class n // k times (the remainder on random
     classes), as sklearn's make_moons, make_circles and make_blobs split their points.
-    Independent labels would give each training set its own class shares (moons drew
-    47.9% / 52.1% at seed 0): a model learns them faithfully and then misses a fresh draw
-    by 4% of its mass in one go, more than two draws of the data differ by at these sizes."""
+    Independent labels would give each training set its own class shares, which a
+    model learns and a fresh draw then misses. See docs/ARCHITECTURE.md, "Datasets"."""
     labels = np.concatenate([np.repeat(np.arange(k), n // k),
                              rng.choice(k, n % k, replace=False)])
     return rng.permutation(labels).astype(np.int64)

@@ -22,8 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from explainer import limits
 from explainer.fields import VIEW_EXTENT
-from explainer.figures import ARROW_COLOUR, DATA_ALPHA, DATA_RGB, frame_indices
-from explainer.raster import coverage
+from explainer.raster import ARROW_COLOUR, DATA_ALPHA, DATA_RGB, coverage, frame_indices
 
 DEFAULT_PANEL_PX = 280  # one panel's side: 3 panels make an 840 px wide figure
 PANEL_PX_RANGE = (120, 1024)

@@ -106,3 +106,63 @@ def difference_field(a: Field, b: Field) -> Field:
     if a.xy.shape != b.xy.shape or not np.array_equal(a.xy, b.xy):
         raise ValueError("the two fields must be evaluated on the same grid")
     return Field(a.xy, (a.v - b.v).astype(np.float32))
+
+
+def view_extent(*clouds: np.ndarray) -> float:
+    """Half-width of a square view that holds (almost all of) the given points, never
+    smaller than the fields' view."""
+    reach = max(float(np.quantile(np.abs(c), 0.99)) for c in clouds)
+    return max(VIEW_EXTENT, round(1.1 * reach, 1))
+
+
+# ---------------------------------------------------------------- where the fields split
+
+POINTS_AT_DEGREES = 30  # an arrow "points at" a target when within this angle of it
+
+
+def split_points(data: np.ndarray, size: int) -> np.ndarray:
+    """Grid points where the direction to the nearest training point and the direction to
+    the data's centre are more than 90 degrees apart (e.g. just inside the spiral's outer
+    arm): there, "hug the data" and "go to the middle" are different answers."""
+    xy = grid(size)
+    nearest = data[((xy[:, None, :] - data[None, :, :]) ** 2).sum(-1).argmin(1)]
+    return cosine_similarity(nearest - xy, data.mean(0) - xy) < 0
+
+
+def middle(schedule: Schedule, data: np.ndarray, t: int) -> np.ndarray:
+    """Where the arrows point at large t: alpha_t x0_hat with x0_hat -> the data's centre
+    (for DDPM, alpha_t -> 0 takes it to the origin); shape (1, 2)."""
+    return float(schedule.alpha[t]) * data.mean(0, keepdims=True)
+
+
+@dataclass(frozen=True)
+class FieldNumbers:
+    """What the vector-field page says about a learned field against the exact one, for
+    one t and grid."""
+
+    split: int  # arrows where "nearest data" and "middle" are more than 90 degrees apart
+    learned_nearest: float  # of those, the share pointing at the nearest training point
+    learned_middle: float  # ... and at the middle (alpha_t times the data's centre)
+    ideal_nearest: float
+    ideal_middle: float
+    agreement: FieldAgreement
+    angle_error: np.ndarray  # (size*size,) degrees between the learned and the ideal arrow
+
+
+def field_numbers(learned: Field, ideal: Field, data: np.ndarray, centre: np.ndarray,
+                  split: np.ndarray, degrees: float = POINTS_AT_DEGREES) -> FieldNumbers:
+    """The learned and the exact field on the same grid, compared: at the split points
+    (a mask over the grid), the share of each field's arrows pointing at the nearest
+    data and at the middle `centre`; everywhere, their agreement and per-arrow angle."""
+    xy = learned.xy[split]
+
+    def share(v: np.ndarray, targets: np.ndarray) -> float:
+        return share_pointing_at(v[split], xy, targets, degrees) if split.any() else 0.0
+
+    cosine = np.clip(cosine_similarity(learned.v, ideal.v), -1.0, 1.0)
+    return FieldNumbers(
+        split=int(split.sum()),
+        learned_nearest=share(learned.v, data), learned_middle=share(learned.v, centre),
+        ideal_nearest=share(ideal.v, data), ideal_middle=share(ideal.v, centre),
+        agreement=field_agreement(learned.v, ideal.v),
+        angle_error=np.degrees(np.arccos(cosine)).astype(np.float32))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from explainer.figures import DATA_COLOUR, PALETTE, f32, set_layout
+from explainer.figures.primitives import DATA_COLOUR, PALETTE, f32, set_layout
 
 GREY_RANGE = 1.75  # pixel value -1.75 is black, +1.75 white
 GAP = 2  # pixels of gap between pictures in a grid (a fraction of one picture's pixels)

@@ -27,7 +27,7 @@ def mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float = BANDWIDTH) -> float:
     b = torch.as_tensor(np.asarray(y, dtype=np.float64))
 
     def k(p: torch.Tensor, q: torch.Tensor) -> float:
-        # In place: one n x m buffer instead of four (43 -> 15 ms for n = m = 1,000).
+        # In place: one n x m buffer instead of four.
         kernel = torch.cdist(p, q)
         kernel.square_().mul_(-1 / (2 * bandwidth**2)).exp_()
         return float(kernel.mean())
@@ -39,12 +39,12 @@ def mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float = BANDWIDTH) -> float:
 def mmd_floor(dataset: str, n: int, repeats: int = 5, seed: int = 10_000) -> float:
     """What a perfect sampler scores: the median MMD^2 between an i.i.d. draw of the
     distribution and a fresh data draw, both of size n (cached: it depends only on its
-    arguments and was most of the cost of sample_quality).
+    arguments).
 
     The i.i.d. draw matters for datasets drawn with equal class counts (make_dataset's
     `balanced`): two such draws agree on the class shares exactly, which no sampler can,
-    since each sample picks its class at random. Against that floor a perfect sampler of
-    the 8 gaussians scored 2.8x (tests/test_metrics.py checks it scores about 1x)."""
+    since each sample picks its class at random. tests/test_metrics.py checks that a
+    perfect sampler scores about 1x. See docs/ARCHITECTURE.md, "The metric and its floor"."""
     return _median_mmd(lambda k, s, b: make_dataset(dataset, k, s, b).points, n, repeats,
                        seed)
 

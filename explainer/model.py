@@ -4,9 +4,9 @@ One network serves conditional, unconditional and guided sampling: label index
 ``num_classes`` is the null label ("no class"), which training shows with probability
 ``label_dropout`` (classifier-free guidance, Ho & Salimans 2022).
 
-What made it train fast on 2D data (see DESIGN.md): random Fourier features of x, a
-sinusoidal embedding of t, SiLU, 3 layers (128 wide for live training, 64 for the shipped
-checkpoints: see cli.PRETRAIN_RECIPE).
+Random Fourier features of x, a sinusoidal embedding of t, SiLU, 3 layers (128
+wide for live training, 64 for the shipped checkpoints). Why: docs/ARCHITECTURE.md,
+"The network".
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ class EpsNetwork(nn.Module):
         gen = torch.Generator().manual_seed(config.seed)
         self.register_buffer(
             "freqs", torch.randn(2, config.fourier_features, generator=gen) * config.fourier_scale)
-        # c_in = 1 / sqrt(alpha_t^2 + sigma_t^2): the random walk's x_t grows to ~3x the
-        # data's spread, and an unscaled input would push the MLP out of its range.
+        # c_in = 1 / sqrt(alpha_t^2 + sigma_t^2): the random walk's x_t grows to several
+        # times the data's spread, and an unscaled input would push the MLP out of its range.
         c_in = 1.0 / torch.sqrt(torch.as_tensor(schedule.alpha**2 + schedule.sigma**2))
         # Not persistent, like time_coordinates: it follows from the schedule (and would
         # be (T + 1) floats in every checkpoint, 256 kB at T = 65,536).
@@ -123,8 +123,8 @@ class EpsNetwork(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor,
                 time_features: torch.Tensor | None = None) -> torch.Tensor:
         """eps_hat for a batch where every example has its own t and y (training).
-        `time_features`, if given, must be self.time_features(t): training looks them up
-        in a table it makes once, ~3% faster than computing them every step."""
+        `time_features`, if given, must be self.time_features(t): (training looks them up
+        in a table it makes once)."""
         if time_features is None:
             time_features = self.time_features(t)
         x = x_t * self.c_in[t].unsqueeze(-1)
@@ -134,21 +134,10 @@ class EpsNetwork(nn.Module):
     @torch.no_grad()
     def eps_at(self, x_t: torch.Tensor, t: int, y: int) -> torch.Tensor:
         """forward() for a batch that shares one t and one y (every sampler step and
-        field), made fast because a sampler calls it 50-1,000 times per run. Equal to
-        forward() up to float32 rounding; what makes it fast:
-
-        - the time and label features are the same for every point, so their part of the
-          first layer plus its bias is one vector per (y, t), looked up in a table;
-        - activations are transposed (one column per point) and end with a row of ones,
-          so each layer is a single matmul by [W | b]: no pass to add the bias, and sin and
-          cos write straight into their rows of the features (no concatenation);
-        - the activations live in buffers reused across calls: fresh 0.5 MB tensors
-          cost ~7% of a DDIM-50 run, in allocation and cache misses;
-        - the SiLUs run in place (no grad here).
-
-        DDIM-50 on 2,000 points takes ~30% less time than with the features concatenated
-        per point, the bias added by addmm and fresh tensors (bench, run alternately with
-        that version: 63-73 -> 42-47 ms on the 2-core machine).
+        field), equal to it up to float32 rounding and ~30% faster: the shared time and
+        label part of the first layer is one vector; activations are transposed with a row
+        of ones, so each layer is one matmul by [W | b]; buffers are reused per thread; the
+        SiLUs run in place. See docs/ARCHITECTURE.md, "The network".
         """
         weights = self._current_inference_weights()
         features, hidden, spare = _ACTIVATIONS.get(len(x_t), weights)
@@ -233,8 +222,8 @@ class InferenceWeights:
 
     def by_time(self, t: int) -> torch.Tensor:
         """The time features' part of the first layer, plus its bias: (hidden,).
-        Computed per call (~20 us, against ~0.6 ms for the rest of a step) rather than
-        tabled for every t: (T + 1) x hidden floats is 17-34 MB at T = 65,536."""
+        Computed per call rather than tabled for every t (tens of MB at T = 65,536; see
+        docs/ARCHITECTURE.md, "The network")."""
         features = sinusoidal_embedding(self.time_coordinates[t], self.time_weight.shape[1])
         return torch.addmv(self.bias, self.time_weight, features)
 

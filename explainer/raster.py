@@ -3,7 +3,7 @@
 Why: a browser without a GPU redraws a chart's WebGL scatter (or thousands of SVG
 markers) slowly on every change, while an image costs almost nothing to redraw. See
 docs/ARCHITECTURE.md, "Figures without WebGL". The training data under a vector field is
-drawn once per point set (figures.points_image caches it); page 1's noised cloud once
+drawn once per point set (figures/primitives.py points_image caches it); page 1's noised cloud once
 per t, with the data, into one image. Pure numpy and zlib: no imaging library.
 """
 
@@ -15,6 +15,16 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
+
+# The colours that PNG rasters, GIFs and Plotly charts share (no plotly needed here).
+DATA_RGB, DATA_ALPHA = (150, 150, 150), 0.45
+ARROW_COLOUR = "#0072B2"
+
+
+def frame_indices(n_times: int, max_frames: int) -> np.ndarray:
+    """Which of n_times states an animation shows: at most max_frames, evenly spaced,
+    always the first (t = T) and the last (t = 0)."""
+    return np.unique(np.linspace(0, n_times - 1, min(max_frames, n_times)).round().astype(int))
 
 
 def disc_kernel(radius: float) -> np.ndarray:

@@ -25,25 +25,12 @@ from explainer.limits import MAX_T, MIN_T, check_count
 ProcessName = Literal["ddpm", "random_walk"]
 PROCESS_NAMES: tuple[str, ...] = get_args(ProcessName)
 
-# Default steps per process. The random walk needs many small steps: its step
-# s = sigma_1 = sigma_T / sqrt(T) is the finest detail it can resolve, since a sampler's
-# last step returns x0_hat(x_1), which blurs the data at the scale sigma_1. At s = 0.1
-# (the earlier T = 1,000 with sigma_T = 3.2) the 8 gaussians' blobs, std 0.1, came out
-# at 0.07 even with the exact denoiser (3x the metric's floor). At s = 0.05 (T = 16,384)
-# the exact denoiser kept 67% of a blob's variance and the trained network scored 2.07x
-# the floor with DDPM; at s = 0.025 (T = 65,536) it keeps 85%, and a network trained at
-# that T scored 1.67x (BENCHMARKS.md, session 8). T costs nothing at sampling time
-# (samplers take at most 1,000 of its steps) and little anywhere else: the network
-# embeds t per call, and a page draws at most 1,001 steps of a walk.
-# DDPM: at T = 100 (Ho's betas rescaled to 1e-3..0.2) sigma_t grows ~0.03 a step near
-# t = 0, and the ancestral step's variance beta~ leaves out the uncertainty about x0: even
-# the exact denoiser kept 62% of a blob's variance and scored ~2.1x the floor on the
-# gaussians. At T = 200 it keeps 75%, and the trained networks score ~1.4-1.8x with DDPM
-# and DDIM-100 alike (T = 300 was no better; BENCHMARKS.md, session 7).
+# T per process: the random walk's step s = sigma_T / sqrt(T) = 0.025 is the finest
+# detail it can sample; DDPM at T = 200 keeps small blobs' variance with DDPM and DDIM.
+# See docs/ARCHITECTURE.md, "T of each process".
 DEFAULT_STEPS = {"ddpm": 200, "random_walk": 65536}
-# sigma_T of the random walk: ~6x the spread of the data (std ~1.1). The no-noise
-# sampler's collapse depends on it: with the exact denoiser on the spiral its spread
-# was 0.52 of the data's at sigma_T = 3.2 and 0.29 at 6.4.
+# sigma_T of the random walk: several times the data's spread; the no-noise
+# collapse depends on it. See docs/ARCHITECTURE.md, "T of each process".
 RANDOM_WALK_SIGMA_T = 6.4
 # Samplers run at most this many steps unless asked for more (see default_sampling_steps).
 MAX_DEFAULT_SAMPLING_STEPS = 1000
@@ -119,10 +106,9 @@ class Schedule:
 
     def time_coordinates(self) -> np.ndarray:
         """t = 0..T mapped to [0, 1] the way time_spacing spaces steps: t / T, or
-        sqrt(t / T) = sigma_t / sigma_T for the random walk. The network embeds this: in
-        t / T, t = 1 and 4 (sigma 0.05 and 0.1, where fine detail is decided) would be
-        0.02% of the range apart and look alike to it; now doubling sigma there moves the
-        embedding about as far as doubling it from t = T / 4 to T (tests/test_model.py)."""
+        sqrt(t / T) = sigma_t / sigma_T for the random walk. The network embeds this, so that
+        small t, where fine detail is decided, is not squeezed into a sliver of [0, 1]
+        (tests/test_model.py; docs/ARCHITECTURE.md, "The network")."""
         u = np.arange(self.T + 1) / self.T
         return np.sqrt(u) if self.time_spacing == "sigma" else u
 
@@ -146,9 +132,8 @@ class Schedule:
         For DDPM alpha_T ~ 0 and both are "pure noise". The random walk never forgets
         where the data was: its cloud at T is the data blurred by sigma_T, only a few
         times the data's spread and centred where the data is. Started from
-        N(0, sigma_T^2) instead, the deterministic DDIM run put 2-4% too much mass in the
-        spiral's inner class, even with the exact denoiser and 1,000 steps (measured at
-        sigma_T = 3.2: MMD^2 to the training set 1.1e-3 against 4.9e-4 from this prior).
+        N(0, sigma_T^2) instead, samplers misplace mass even with the exact denoiser. See
+        docs/ARCHITECTURE.md, "Where sampling starts".
         """
         alpha_T, sigma_T = float(self.alpha[-1]), float(self.sigma[-1])
         if points is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,9 +12,7 @@ from explainer.metrics import Quality, sample_quality
 from explainer.model import EpsNetwork, NetworkDenoiser
 from explainer.samplers import sample
 from explainer.schedules import Schedule
-
-if TYPE_CHECKING:
-    from explainer.training import TrainConfig
+from explainer.train_config import TrainConfig
 
 
 @dataclass(frozen=True, eq=False)

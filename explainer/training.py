@@ -16,55 +16,17 @@ import copy
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from explainer import limits
-from explainer.datasets import Dataset, check_dataset_name, make_dataset
+from explainer.datasets import Dataset, make_dataset
 from explainer.model import EpsNetwork, ModelConfig
-from explainer.schedules import ProcessConfig, make_schedule
+from explainer.schedules import make_schedule
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
 from explainer.user_data import USER_DATA_NAME
-
-TIME_SAMPLING = "mixed"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    dataset: str = "spiral"
-    process: ProcessConfig = field(default_factory=ProcessConfig)
-    steps: int = 3000  # the budget in optimiser steps ...
-    seconds: float | None = None  # ... or in wall-clock seconds, if given
-    n_data: int = 2000  # size of the finite training set (the ideal denoiser's too)
-    # Small batches at a high peak learning rate reach the data floor fastest in wall time
-    # (spiral, 1,800 steps = ~6 s: 2.0x the floor, against 15x for batch 2048 at 3e-3).
-    batch: int = 512
-    lr: float = 2e-2
-    warmup: int = 100
-    label_dropout: float = 0.25
-    ema_decay: float = 0.995
-    hidden: int = 128
-    depth: int = 3
-    seed: int = 0
-
-    def check(self) -> TrainConfig:
-        """This config with its process's T as a number (T = 0 means the default, and
-        defaults change: a trained model records the T it was trained at)."""
-        if self.dataset != USER_DATA_NAME:  # a user's data comes as Training's `data`
-            check_dataset_name(self.dataset)
-        resolved = replace(self, process=self.process.resolved())
-        if self.seconds is None:
-            limits.check_count("steps", self.steps, 1, limits.MAX_TRAIN_STEPS)
-        elif not 0 < limits.check_finite("seconds", self.seconds, 0, limits.MAX_TRAIN_SECONDS):
-            raise ValueError(f"seconds must be more than 0, got {self.seconds}")
-        if not 0.0 <= self.label_dropout < 1.0:
-            raise ValueError("label_dropout must be in [0, 1)")
-        limits.check_count("the number of training points", self.n_data,
-                           limits.MIN_DATA_POINTS, limits.MAX_DATA_POINTS)
-        limits.check_count("the batch", self.batch, 1, limits.MAX_BATCH)
-        return resolved
 
 
 @dataclass(frozen=True)
@@ -107,7 +69,7 @@ class Training:
         """
         T = self.schedule.T
         t = torch.randint(1, T + 1, (n,), generator=gen)
-        if self.schedule.name != "random_walk" or TIME_SAMPLING == "uniform":
+        if self.schedule.name != "random_walk":
             return t
         u = torch.rand(n // 2, generator=gen)
         log_uniform = torch.exp(u * math.log(T)).round().long().clamp(1, T)  # sigma^2 ~ t
@@ -121,8 +83,8 @@ class Training:
         y_all = torch.as_tensor(self.data.labels)
         null = self.data.num_classes
         opt = torch.optim.Adam(self.network.parameters(), lr=cfg.lr)
-        # The time embedding of every t, for this run only (8 MB at T = 65,536): the
-        # network computes it per call, which cost ~3% of a step here.
+        # The time embedding of every t, for this run only (the network computes it per
+        # call, which is slower in a training step).
         with torch.no_grad():
             time_table = self.network.time_features(torch.arange(self.schedule.T + 1))
         start = time.perf_counter()

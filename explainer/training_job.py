@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from explainer.datasets import Dataset
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig, Training, TrainStats
+from explainer.training import Training, TrainStats
 
 Phase = Literal["running", "stopping", "cancelled", "done"]
 

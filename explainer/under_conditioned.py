@@ -23,7 +23,7 @@ from pathlib import Path
 
 from explainer.checkpoints import ASSETS
 from explainer.schedules import ProcessConfig
-from explainer.training import TrainConfig
+from explainer.train_config import TrainConfig
 
 FOLDER = ASSETS / "under_conditioned"
 RECIPE = {"steps": 6000, "label_dropout": 0.99, "batch": 512, "lr": 1e-2, "hidden": 64}

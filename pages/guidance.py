@@ -6,17 +6,15 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explainer import claims, figures
+from explainer import claims
 from explainer.fields import VIEW_EXTENT, difference_field, field_agreement, share_pointing_at
-from explainer.figures import FieldPanel
+from explainer.figures import guidance as figures
+from explainer.figures.guidance import FieldPanel
 from explainer.guidance import Guidance
 from explainer.samplers import network_passes
 from explainer.trained import TrainedModel
 from pages import plotly_frame, shared
 
-DENOISERS = {"learned": "the trained network",
-             "weak": "a network that rarely saw the class",
-             "ideal": "the perfect model (exact denoiser of the training set)"}
 GRID = 21  # arrows per side: readable on a phone, and cheap for the perfect model
 SPACING = 2 * VIEW_EXTENT / (GRID - 1)
 SAMPLER, SAMPLER_STEPS, SEED = "ddim", 50, 0
@@ -90,7 +88,7 @@ def controls(active: shared.Active) -> tuple[int, int | None, float, str, int]:
     names = active.model.class_names
     # A class name of the previous dataset no longer fits: start from the default.
     shared.forget_if_invalid("label", lambda v: v in names)
-    kinds = tuple(k for k in DENOISERS
+    kinds = tuple(k for k in shared.DENOISERS
                   if k != "weak" or shared.under_conditioned_active(active) is not None)
     shared.forget_if_invalid("denoiser", lambda v: v in kinds)
     class_col, negative_col, kind_col = st.columns(3)
@@ -104,7 +102,7 @@ def controls(active: shared.Active) -> tuple[int, int | None, float, str, int]:
             help="Replaces the unconditional prediction in the guidance formula.")
     with kind_col:
         kind = shared.url_selectbox("Denoiser", "denoiser", kinds, "learned",
-                                    format_func=DENOISERS.get,
+                                    format_func=shared.DENOISERS.get,
                                     help="The network that rarely saw the class saw it in 1 "
                                          "training example of 100 (the trained network: 3 "
                                          "of 4): it makes good data but under-uses the "

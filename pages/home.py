@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from explainer import figures
 from explainer.datasets import fresh_points
+from explainer.fields import VIEW_EXTENT
+from explainer.figures.animation import frame_indices
+from explainer.figures.home import round_trip_figure
 from explainer.guidance import Guidance
 from explainer.metrics import distance_to_data, spread
 from explainer.schedules import forward_paths, make_schedule
@@ -45,12 +47,12 @@ def round_trip(model_key: str, _active: shared.Active) -> RoundTrip:
     steps = min(STEPS, schedule.T)
     back = shared.cached_trajectory(model_key, model, "learned", "ddpm", steps, POINTS,
                                     Guidance(), 0)
-    keep = figures.frame_indices(len(back.times), 26)
+    keep = frame_indices(len(back.times), 26)
     forward = paths[forward_times]
-    extent = max(figures.VIEW_EXTENT,
+    extent = max(VIEW_EXTENT,
                  round(1.05 * float(np.quantile(np.abs(forward[-1]), 0.995)), 1))
-    figure = SentFigure.of(figures.round_trip_figure(forward, forward_times, back.xs[keep],
-                                                     back.times[keep], data.points, extent))
+    figure = SentFigure.of(round_trip_figure(forward, forward_times, back.xs[keep],
+                                             back.times[keep], data.points, extent))
     fresh = fresh_points(data, POINTS, seed=1)
     return RoundTrip(figure, data.name, schedule.T, spread(forward[-1]),
                      distance_to_data(back.final, data.points),

@@ -117,7 +117,7 @@ def pixel_is_an_axis(active: shared.Active, seed: int, size: int) -> None:
         f"at {y:.2f}" for name, (x, y) in zip(names, picked, strict=True))
         + f" (black is -{figs.GREY_RANGE}, white +{figs.GREY_RANGE}).")
     st.page_link("pages/random_walks.py", label="See this cloud noised, point by point, on "
-                                                 "page 1", icon="🚶")
+                                                 "page 1", icon=":material/directions_walk:")
     small = cached_small_picture(seed)
     left, right = st.columns(2)
     with left:

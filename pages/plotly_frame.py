@@ -1,16 +1,12 @@
 """Plotly charts that update in place when a slider moves.
 
-st.plotly_chart (Streamlit 1.67) derives a chart's element id from its figure, so a new
-figure is a new element: the browser throws the chart away and builds it again
-(Plotly.newPlot, new WebGL contexts), ~0.5 s per chart in Chromium on a 2-core machine,
-several charts per slider move. `show` draws the figure in a small Streamlit component
-(assets/plotly_frame/index.html) whose identity is its key, so a new figure reaches the
-same chart, which calls Plotly.react on it: measured on a two-chart test page, 1.1 s ->
-0.35 s per move (tests/benchmarks/bench_interaction.py measures the real pages).
+Streamlit 1.67's st.plotly_chart remounts a chart whenever its figure changes; this
+component's identity is its key, so a new figure reaches the same chart, which calls
+Plotly.react. The figure travels as one deflated binary argument (SentFigure).
 
-The figure reaches the chart as one deflated binary argument (SentFigure), not as JSON
-text: every session that shows a chart pays for sending it, and a class opening the same
-view at once pays it sixty times over.
+The layout contract (what a figure may ask of assets/plotly_frame/index.html, and what
+that page does to every figure) is written down once, in explainer/figures/layout.py.
+Why the component exists: docs/ARCHITECTURE.md, "The chart component".
 """
 
 from __future__ import annotations
@@ -66,11 +62,10 @@ class SentFigure:
     """A figure as the bytes the chart receives (`pack`), made once per cached figure.
 
     Made once because turning a figure into JSON deep-copies every trace and frame and
-    encodes every array (~20 ms for a 50-frame animation). Sent as bytes because
-    Streamlit passes a bytes argument through as it is, while JSON text is escaped into
-    the component's JSON arguments on every run (~18 ms and +4% for the sampling page's
-    2.3 MB). Plotly's default template is left out (the chart page styles the figure with
-    the app's theme instead), which also saves ~7 kB per chart."""
+    encodes every array; sent as bytes because Streamlit passes bytes through as they
+    are, while text is escaped into the component's arguments on every run. Plotly's
+    default template is left out (the chart page styles the figure with the app's theme
+    instead). See docs/ARCHITECTURE.md, "The chart component"."""
 
     payload: bytes
 

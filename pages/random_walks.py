@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explainer import figures
 from explainer.bridge import (
     AGREE,
     NARROW_WINDOW,
@@ -16,18 +15,20 @@ from explainer.bridge import (
     BridgeCheck,
     LastStepEstimate,
     StepAim,
+    bridge_view,
     check_estimate,
     last_step_aim,
     last_step_estimate,
     window_bias,
 )
-from explainer.fields import VIEW_EXTENT
+from explainer.fields import view_extent
+from explainer.figures import random_walks as figures
+from explainer.figures.primitives import class_colour_name
 from explainer.metrics import spread
 from explainer.schedules import Schedule, ddpm_betas, forward_paths, noise_reaches, noised_cloud
 from explainer.trained import TrainedModel
 from pages import plotly_frame, shared
 
-COLOUR_NAMES = ("orange", "sky blue", "green", "yellow", "blue", "red", "pink", "grey")
 WALK_COUNTS = (400_000, 1_600_000)  # Monte Carlo sizes offered: fast, and 2x more precise
 
 
@@ -54,12 +55,6 @@ def last_step(model_key: str, _model: TrainedModel, x0: tuple[float, float],
 
 
 # ---------------------------------------------------------------- helpers
-
-def view_extent(*clouds: np.ndarray) -> float:
-    """Half-width of a view that holds (almost all of) the given points."""
-    reach = max(float(np.quantile(np.abs(c), 0.99)) for c in clouds)
-    return max(VIEW_EXTENT, round(1.1 * reach, 1))
-
 
 def vec(v: np.ndarray, digits: int = 3) -> str:
     v = np.round(v, digits) + 0.0  # + 0.0: no "-0.00"
@@ -291,31 +286,21 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
         return
     aim = last_step_aim(model.schedule, t)
     x0_arr, xt_arr = np.array(x0), np.array(x_t)
-    # Magnified by 1 / gain, the formula's arrow ends where the step aims: exactly at x0
-    # for the random walk (gain = 1 / t), at gamma_t x0 for DDPM (1 / gain to 3 digits).
-    scale = float(t) if walk_rule else float(f"{1 / aim.gain:.3g}")
-    aim_point = None if walk_rule else aim.gamma * x0_arr
+    view = bridge_view(model.schedule, est, x0_arr, xt_arr, t)
+    scale = view.scale
     fig_col, numbers_col = st.columns([3, 2])
     with fig_col:
         fig = figures.bridge_figure(x0_arr, xt_arr, est.mean_step, est.formula,
-                                    model.data.points, scale, aim_point,
+                                    model.data.points, scale, view.aim_point,
                                     "γ_t x0 (where the mean step aims) and 0")
-        # Zoom to x0, x_t and the formula's arrow (the step is small next to the whole
-        # data); a noisy Monte Carlo arrow (large t: magnified hundreds of times) may
-        # leave the view rather than shrink the rest to a dot.
-        shown = np.stack([x0_arr, xt_arr, xt_arr + scale * est.formula])
-        low, high = shown.min(0), shown.max(0)
-        half = max(0.35, 0.65 * float((high - low).max()))
-        figures.focus(fig, (low + high) / 2, half)
-        mc_off_view = bool(np.abs(xt_arr + scale * est.mean_step - (low + high) / 2).max()
-                           > half)
+        figures.focus(fig, view.centre, view.half_width)
         plotly_frame.show(fig, key="chart_bridge", alt=(
             f"The start x0, the point x_t at t = {t}, and the mean last step drawn from x_t, "
             f"magnified {times(scale)} times: Monte Carlo and formula."))
     with numbers_col:
         bridge_numbers(est, walk_rule, walks, float(model.schedule.sigma[t]))
     shared.what_you_see(
-        bridge_bullets(est, check_estimate(est), aim, scale, walk_rule, mc_off_view, walks,
+        bridge_bullets(est, check_estimate(est), aim, scale, walk_rule, view.mc_off_view, walks,
                        float(model.schedule.sigma[t])),
         heading=f"at t = {t:,}:")
 
@@ -378,7 +363,7 @@ def bridge_controls(paths: np.ndarray, t: int) -> tuple[tuple[float, float],
     walk_col, size_col = st.columns(2)
     with walk_col:
         i = st.selectbox("Walk", range(count), key="bridge_walk",
-                         format_func=lambda k: f"walk {k + 1} ({COLOUR_NAMES[k]})",
+                         format_func=lambda k: f"walk {k + 1} ({class_colour_name(k)})",
                          help="x_0 is where this walk started.")
     with size_col:
         walks = st.selectbox("Walks simulated", WALK_COUNTS, key="bridge_walks",

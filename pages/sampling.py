@@ -35,8 +35,7 @@ SAMPLER_CHOICES = ("all", *SAMPLER_NAMES)
 CHOICE_LABELS = {"all": "All three side by side", **SAMPLER_LABELS}
 SHORT_NAMES = {"ddpm": "DDPM", "no_noise": "Without noise", "ddim": "DDIM",
                "all": "All three"}
-DENOISERS = {"learned": "the trained network",
-             "ideal": "the perfect model (exact denoiser of the training set)"}
+DENOISERS = {kind: shared.DENOISERS[kind] for kind in ("learned", "ideal")}
 
 
 # ---------------------------------------------------------------- text
@@ -160,7 +159,7 @@ def no_noise_bullets(run: NoNoiseRun, numbers: shared.SampleNumbers, model: Trai
     """The no-noise run in order: it shrinks (toward the scaled average), then lands."""
     where = ""
     if run.near_average(data_spread):
-        where = " toward " + ("" if run.alpha_at_smallest > 0.99 else
+        where = " toward " + ("" if not run.average_is_scaled() else
                               f"alpha_t = {run.alpha_at_smallest:.2f} times ") + (
             "the average of the data")
     if run.shrinks_all_the_way():
@@ -187,7 +186,7 @@ def landing_text(run: NoNoiseRun, numbers: shared.SampleNumbers, model: TrainedM
     if ending == "shrunk":
         return (f"lands on the data, shrunk to {numbers.spread / data_spread:.0%} of the "
                 "data's spread" + (f", {run.top_share:.0%} of it on class '{name}'"
-                                   if run.top_share >= 0.9 else ""))
+                                   if run.lands_on_one_class() else ""))
     if ending == "covers":
         return (f"{'spreads out over the data again' if again else 'ends spread over the data'}"
                 f": spread {numbers.spread:.2f} (data {data_spread:.2f})")

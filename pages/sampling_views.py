@@ -12,7 +12,8 @@ import threading
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import figures, shutdown
+from explainer import shutdown
+from explainer.figures import sampling as figures
 from explainer.guidance import Guidance
 from explainer.samplers import SAMPLER_NAMES
 from explainer.trained import TrainedModel
@@ -29,9 +30,8 @@ WARM_DELAY_S = 3.0  # after the first visit's run, before warming starts
 # which keep the page quick where Schedule.default_sampling_steps would take 1,000.
 DEFAULT_VIEW_STEPS = 200
 POINT_COUNTS = (250, 500, 1000, 2000)
-# Steps on a 1-2-5 scale, not every integer: few steps vs many is the lesson (DDIM at 5
-# vs DDPM at 200), and a handful of values lets a whole class share the cached samples
-# (each new value samples three trajectories, ~1 s of server time).
+# Steps on a 1-2-5 scale: few steps vs many is the lesson, and a handful of values
+# lets a class share the cached samples. See docs/ARCHITECTURE.md, "Caching and warming".
 STEP_SCALE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
@@ -75,12 +75,12 @@ def sampling_view(active: shared.Active, samplers: tuple[str, ...], kind: str, s
 
 def warm_default_views(active: shared.Active, stop: threading.Event = shutdown.STOP) -> None:
     """Make every step count's default view (all three samplers, the trained network,
-    DEFAULT_N points, seed 0, no x̂₀) into the shared caches, smallest first. A step
-    count new to the server costs ~0.5 s (three samplers, their numbers, the animation):
-    with this, moving the steps slider from the defaults is a cache hit for everyone.
+    DEFAULT_N points, seed 0, no x̂₀) into the shared caches, smallest first. With
+    this, moving the steps slider from the defaults is a cache hit for everyone.
     Runs in a background thread; the pauses let students' runs take the GIL in between,
     and the first one lets the browser that started it draw its page first. Ends between
-    two views once `stop` is set (the server is stopping: explainer/shutdown.py)."""
+    two views once `stop` is set (the server is stopping: explainer/shutdown.py). See
+    docs/ARCHITECTURE.md, "Caching and warming"."""
     try:
         if stop.wait(WARM_DELAY_S):
             return

@@ -2,8 +2,9 @@
 URL-bound controls. (The other Streamlit modules beside the page scripts:
 plotly_frame.py, the chart component; sampling_views.py, page 3's cached views.)
 
-Rules (DESIGN.md): models live in st.cache_resource and are never mutated; arrays in
-st.cache_data with bounded max_entries, keyed by small quantised values and a model key.
+Rules (docs/ARCHITECTURE.md, "Caching and warming"): models live in
+st.cache_resource and are never mutated; arrays in st.cache_data with bounded
+max_entries, keyed by small quantised values and a model key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explainer import checkpoints, claims, metrics, under_conditioned
+from explainer.claims import SampleNumbers
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, field_agreement, grid_field
 from explainer.guidance import Guidance
@@ -39,10 +41,8 @@ configure_process()
 # Plotly imports pandas lazily, at its first figure; the cache warmer and a page building
 # their first figures at once would see it half-imported (AttributeError). Import it now.
 importlib.import_module("pandas")
-# Freezing the objects that exist after the imports keeps torch's many long-lived objects
-# out of every full collection: Python's own, and Streamlit's post-run gc.collect() if it
-# is turned on again (150 ms -> ~1 ms per rerun when it was; .streamlit/config.toml turns
-# it off, as it still cost 65-85 ms once the caches had filled). Imported once per process.
+# Freeze what the imports made: torch's long-lived objects stay out of every full
+# collection. See docs/ARCHITECTURE.md, "Runtime settings". Imported once per process.
 gc.collect()
 gc.freeze()
 
@@ -74,6 +74,10 @@ def _leave_pages_directory_mode() -> None:
 _leave_pages_directory_mode()
 
 DEFAULT_DATASET, DEFAULT_PROCESS = "spiral", "ddpm"  # the model every page opens with
+# The denoisers a page can sample with (the sampling page offers the first and last).
+DENOISERS = {"learned": "the trained network",
+             "weak": "a network that rarely saw the class",
+             "ideal": "the perfect model (exact denoiser of the training set)"}
 PROCESS_LABELS = {"ddpm": "DDPM (variance preserving)",
                   "random_walk": "Random walk (variance exploding)"}
 USER_MODEL_KEY = "user_model"  # session_state: (token, TrainedModel) of this session's model
@@ -419,7 +423,7 @@ def predict_then_look(question: str, answer: str | Callable[[], str], key: str) 
 def t_options(T: int, allow_zero: bool, spacing: str = "linear") -> list[int]:
     """The times a t slider offers, in increasing order: the ~100 that samplers.timesteps
     picks (evenly spaced in t for DDPM, in sigma_t for the random walk, whose detail lives
-    at small t: t = 1, 2, 4, ... rather than 160, 320, ...). Few fixed values also keep
+    at small t: t = 7, 26, 59, ... rather than 655, 1,311, ...). Few fixed values also keep
     caches keyed by t shared between users."""
     options = sorted(timesteps(T, min(T, 100), spacing))
     return options if allow_zero else options[1:]
@@ -476,38 +480,14 @@ def forget_if_invalid(key: str, valid: Callable[[Any], bool]) -> None:
             del st.query_params[key]
 
 
-@dataclass(frozen=True)
-class SampleNumbers:
-    """What a page says under a figure of samples (measured on the final samples)."""
-
-    quality: float  # MMD^2 / data-vs-data floor vs the whole dataset (nan when guided)
-    spread: float  # RMS distance from the samples' own centre
-    distance: float  # mean distance to the nearest training point (of the class if guided)
-    share: float | None  # share whose nearest training point is in the guided class
-    centre: tuple[float, float]  # where the samples' average is
-    on_class: float | None = None  # share in the guided class and on its data
-
-    def guided(self) -> claims.GuidedNumbers:
-        assert self.share is not None and self.on_class is not None, "not guided numbers"
-        return claims.GuidedNumbers(self.share, self.on_class, self.spread)
-
-
 @st.cache_data(max_entries=128, show_spinner=False)
 def cached_sample_numbers(model_key: str, _model: TrainedModel, kind: str, sampler: str,
                           steps: int, n: int, guidance: Guidance, seed: int) -> SampleNumbers:
+    """claims.sample_numbers of one cached trajectory's final samples."""
     final = cached_trajectory(model_key, _model, kind, sampler, steps, n, guidance, seed).final
-    data, label = _model.data, guidance.label
-    if label is None:
-        return SampleNumbers(metrics.sample_quality(final, data).ratio,
-                             metrics.spread(final), metrics.distance_to_data(final, data.points),
-                             None, tuple(map(float, final.mean(0))))
-    # Guided samples cover one class, so MMD against the whole dataset means little.
-    return SampleNumbers(float("nan"), metrics.spread(final),
-                         metrics.distance_to_data(final, data.points[data.labels == label]),
-                         metrics.class_share(final, data.points, data.labels, label),
-                         tuple(map(float, final.mean(0))),
-                         metrics.on_class_share(final, data.points, data.labels, label,
-                                                cached_on_data_radius(model_key, _model, label)))
+    label = guidance.label
+    radius = None if label is None else cached_on_data_radius(model_key, _model, label)
+    return claims.sample_numbers(final, _model.data, label, radius)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -574,10 +554,9 @@ def url_seed_input(help_text: str) -> int:
 def cached_figure(key: tuple, _build: Callable[[], go.Figure]) -> SentFigure:
     """A built Plotly figure, shared by every session that asks for the same `key`.
 
-    Building a figure validates every trace and frame in Python: 230 ms for one 50-frame
-    animation, against ~1 ms to send a built one. Kept as the JSON text the chart is sent
-    (plotly_frame.SentFigure). `key` must name everything `_build` uses (page, model key,
-    and every control). 400 entries: a class spreads over every t of three pages (a field
-    figure ~0.1 MB, an animation ~1-3 MB).
+    Building a figure validates every trace and frame in Python; sending a built one
+    is cheap (docs/ARCHITECTURE.md, "Caching and warming"). Kept as what the chart is
+    sent (plotly_frame.SentFigure). `key` must name everything `_build` uses (page, model
+    key, and every control). 400 entries: a class spreads over every t of three pages.
     """
     return SentFigure.of(_build())

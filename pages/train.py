@@ -23,21 +23,23 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explainer import checkpoints, figures, limits
+from explainer import checkpoints, limits
 from explainer.checkpoints import CheckpointError
-from explainer.cli import PRETRAIN_RECIPE, PRETRAIN_STEPS
 from explainer.datasets import DATASET_NAMES, Dataset
 from explainer.fields import VIEW_EXTENT
+from explainer.figures import train as figures
+from explainer.figures.random_walks import data_cloud_figure
 from explainer.model_store import KeptModel, keep_time_text
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
 from explainer.slots import Ticket, TrainingSlots, server_slots
+from explainer.train_config import PRETRAIN_RECIPE, PRETRAIN_STEPS, TrainConfig
 from explainer.trained import (
     QUALITY_SAMPLES,
     TrainedModel,
     quality_samples,
     with_measured_quality,
 )
-from explainer.training import TrainConfig, smoothed
+from explainer.training import smoothed
 from explainer.training_job import TrainingJob
 from explainer.user_data import SINGLE_CLASS, USER_DATA_NAME, UserData, read_csv
 from pages import shared
@@ -50,9 +52,8 @@ OWN_DATA_KEY = "train_own_data"  # session_state: (file name, UserData) of the l
 CSV_NOTICE_KEY = "train_csv_notice"  # session_state: why the last CSV was refused
 SOURCE_KEY = shared.SOURCE_KEY  # the sidebar's "Using: pretrained / your model"
 DRAW_EVERY = 0.5  # seconds between progress updates: a quiet websocket, a smooth bar
-# Seconds between loss-curve redraws. Each redraw is a new chart element (an element key
-# can be used once per run), which the browser builds from scratch: twice a second kept a
-# phone's or a busy laptop's browser redrawing all the time, and the curve was mostly blank.
+# Seconds between loss-curve redraws: each is a new chart element the browser builds
+# from scratch, and a phone or busy laptop needs the pause to draw it at all.
 CHART_EVERY = 2.0
 WAIT_POLL = 0.5  # seconds between looks at the queue while the server is busy
 HANDOVER_POLL = 0.25  # seconds between looks at a job the previous run still holds
@@ -392,7 +393,7 @@ def own_data_section(disabled: bool) -> Dataset | None:
     name, own = kept
     data = own.dataset
     with preview:
-        st.plotly_chart(figures.data_cloud_figure(data.points, data.labels, data.class_names,
+        st.plotly_chart(data_cloud_figure(data.points, data.labels, data.class_names,
                                                   "Your data, scaled into the view",
                                                   height=320),
                         width="stretch", key="train_own_preview",
@@ -435,11 +436,7 @@ def show_result() -> None:
                    "(orange), on a log scale: it falls fast at first, then slowly.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        fig = figures.plane_layout(go.Figure([
-            figures.data_trace(model.data.points, "training data"),
-            figures.points_trace(result.samples, "your model's DDPM samples", size=3,
-                                 opacity=0.6),
-        ]), "Your model's samples over the training data")
+        fig = figures.samples_figure(model.data.points, result.samples)
         st.plotly_chart(fig, width="stretch", key="train_samples",
                         alt=f"{len(result.samples):,} samples from your model drawn over the "
                             f"{model.data.name} training data.")

@@ -4,81 +4,44 @@ the role of t: which class a sample goes to is decided at large t, the details l
 from __future__ import annotations
 
 from functools import partial
-from typing import TypedDict
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import figures
+from explainer import fields
 from explainer.commitment import DECIDED, Commitment, commitment
 from explainer.fields import (
+    POINTS_AT_DEGREES,
     VIEW_EXTENT,
     Field,
-    FieldAgreement,
-    cosine_similarity,
-    field_agreement,
+    FieldNumbers,
     grid,
-    share_pointing_at,
+    middle,
 )
-from explainer.guidance import Guidance
+from explainer.figures import vector_field as figures
+from explainer.guidance import UNCONDITIONAL
 from explainer.trained import TrainedModel
 from pages import plotly_frame, sampling_views, shared
 
 VIEWS = ("side by side", "overlay")
 GRID_SIZES = (16, 24, 32)
-DEGREES = 30  # an arrow "points at" a target when within this angle of it
-UNCONDITIONAL = Guidance()  # the field of all the data (null label); page 4 does classes
 RINGED = "ringed: nearest data and middle > 90° apart"
-
-
-class FieldNumbers(TypedDict):
-    """What the sentences under the figures say, for one t and grid (a plain dict: a class
-    defined in a page script cannot be pickled by st.cache_data)."""
-
-    split: int  # arrows where "nearest data" and "middle" are more than 90 degrees apart
-    learned_nearest: float  # of those, the share pointing at the nearest training point
-    learned_middle: float  # ... and at the middle (alpha_t times the data's centre)
-    ideal_nearest: float
-    ideal_middle: float
-    agreement: FieldAgreement
-    angle_error: np.ndarray  # (size*size,) degrees between the learned and the ideal arrow
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def split_points(model_key: str, _model: TrainedModel, size: int) -> np.ndarray:
-    """Grid points where the direction to the nearest training point and the direction to
-    the data's centre are more than 90 degrees apart (e.g. just inside the spiral's outer
-    arm): there, "hug the data" and "go to the middle" are different answers."""
-    xy, data = grid(size), _model.data.points
-    nearest = data[((xy[:, None, :] - data[None, :, :]) ** 2).sum(-1).argmin(1)]
-    return cosine_similarity(nearest - xy, data.mean(0) - xy) < 0
-
-
-def middle(model: TrainedModel, t: int) -> np.ndarray:
-    """Where the arrows point at large t: alpha_t x0_hat with x0_hat -> the data's centre
-    (for DDPM, alpha_t -> 0 takes it to the origin)."""
-    return float(model.schedule.alpha[t]) * model.data.points.mean(0, keepdims=True)
+    """fields.split_points of the model's training set."""
+    return fields.split_points(_model.data.points, size)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def field_numbers(model_key: str, _model: TrainedModel, t: int, size: int) -> FieldNumbers:
     learned = shared.cached_field(model_key, _model, "learned", t, size, UNCONDITIONAL)
     ideal = shared.cached_field(model_key, _model, "ideal", t, size, UNCONDITIONAL)
-    data, centre = _model.data.points, middle(_model, t)
-    split = split_points(model_key, _model, size)
-    xy = learned.xy[split]
-
-    def share(v: np.ndarray, targets: np.ndarray) -> float:
-        return share_pointing_at(v[split], xy, targets, DEGREES) if split.any() else 0.0
-
-    cosine = np.clip(cosine_similarity(learned.v, ideal.v), -1.0, 1.0)
-    return FieldNumbers(
-        split=int(split.sum()),
-        learned_nearest=share(learned.v, data), learned_middle=share(learned.v, centre),
-        ideal_nearest=share(ideal.v, data), ideal_middle=share(ideal.v, centre),
-        agreement=field_agreement(learned.v, ideal.v),
-        angle_error=np.degrees(np.arccos(cosine)).astype(np.float32))
+    data = _model.data.points
+    return fields.field_numbers(learned, ideal, data, middle(_model.schedule, data, t),
+                                split_points(model_key, _model, size))
 
 
 @st.cache_data(max_entries=16, show_spinner="Sampling from noise to see when samples settle...")
@@ -142,15 +105,15 @@ def explanation(model: TrainedModel) -> None:
 
 def change_bullets(model: TrainedModel, t: int, numbers: FieldNumbers) -> list[str]:
     """The seed's claim at this t: on the ringed arrows, nearest data or middle?"""
-    if numbers["split"] == 0:
+    if numbers.split == 0:
         return ["For this data the nearest training point always lies roughly toward the "
                 "middle, so the two answers cannot be told apart here."]
-    return [f"The {numbers['split']} ringed arrows: where the nearest training point and "
+    return [f"The {numbers.split} ringed arrows: where the nearest training point and "
             "the data's middle lie more than 90° apart (hollows of the data).",
-            f"Learned field: {numbers['learned_nearest']:.0%} of them point at the nearest "
-            f"training point, {numbers['learned_middle']:.0%} at {middle_name(model)}.",
-            f"Ideal field: {numbers['ideal_nearest']:.0%} at the nearest training point, "
-            f"{numbers['ideal_middle']:.0%} at the middle."]
+            f"Learned field: {numbers.learned_nearest:.0%} of them point at the nearest "
+            f"training point, {numbers.learned_middle:.0%} at {middle_name(model)}.",
+            f"Ideal field: {numbers.ideal_nearest:.0%} at the nearest training point, "
+            f"{numbers.ideal_middle:.0%} at the middle."]
 
 
 def ends_answer(model: TrainedModel, size: int, key: str) -> str:
@@ -158,16 +121,16 @@ def ends_answer(model: TrainedModel, size: int, key: str) -> str:
     schedule = model.schedule
     lo = shared.t_options(schedule.T, allow_zero=False, spacing=schedule.time_spacing)[0]
     first, last = field_numbers(key, model, lo, size), field_numbers(key, model, schedule.T, size)
-    if last["split"] == 0:
+    if last.split == 0:
         return ("For this data the two answers point the same way at every t: there are no "
                 "ringed arrows to tell them apart.")
     target = ("the data's middle" if is_walk(model)
               else "the origin (α_T times the middle, and α_T is almost 0)")
-    flipped = first["ideal_nearest"] > first["ideal_middle"]
-    return (f"**At t = T, {last['ideal_middle']:.0%} of the exact ringed arrows point at "
-            f"{target}**, {last['ideal_nearest']:.0%} at the nearest training point.\n\n"
-            f"At the smallest t ({lo}): {first['ideal_nearest']:.0%} at the nearest point, "
-            f"{first['ideal_middle']:.0%} at the middle"
+    flipped = first.ideal_nearest > first.ideal_middle
+    return (f"**At t = T, {last.ideal_middle:.0%} of the exact ringed arrows point at "
+            f"{target}**, {last.ideal_nearest:.0%} at the nearest training point.\n\n"
+            f"At the smallest t ({lo}): {first.ideal_nearest:.0%} at the nearest point, "
+            f"{first.ideal_middle:.0%} at the middle"
             + (", the other way round." if flipped else ".")
             + "\n\nWhy: each arrow points at the average of every start that could have "
             "led here. At large t that is almost every training point, and their average "
@@ -177,11 +140,12 @@ def ends_answer(model: TrainedModel, size: int, key: str) -> str:
 
 
 def agreement_bullets(numbers: FieldNumbers) -> list[str]:
-    agreement, angle = numbers["agreement"], numbers["angle_error"]
+    agreement, angle = numbers.agreement, numbers.angle_error
     bullets = [f"Directions: mean cosine similarity {agreement.mean_cosine:.2f} (1 = the "
                "same way).",
-               f"Angles: median {np.median(angle):.0f}°, and {np.mean(angle <= DEGREES):.0%} "
-               f"of the arrows within {DEGREES}° of the exact ones.",
+               f"Angles: median {np.median(angle):.0f}°, and "
+               f"{np.mean(angle <= POINTS_AT_DEGREES):.0%} "
+               f"of the arrows within {POINTS_AT_DEGREES}° of the exact ones.",
                f"Lengths: relative error {agreement.relative_error:.0%}; overall the "
                f"learned arrows are {agreement.length_ratio:.2f} times as long as the exact "
                "ones (root-mean-square lengths)."]
@@ -262,7 +226,7 @@ def overlay(model: TrainedModel, t: int, size: int, key: str) -> None:
 
 
 def angle_error(model: TrainedModel, t: int, size: int, numbers: FieldNumbers) -> None:
-    fig = figures.angle_error_figure(numbers["angle_error"], size,
+    fig = figures.angle_error_figure(numbers.angle_error, size,
                                      f"Where they disagree: angle at t = {t:,}",
                                      model.data.points)
     plotly_frame.show(fig, key="chart_angle_error", alt=f"Heat map of the angle between the "
@@ -325,12 +289,12 @@ def field_view(active: shared.Active) -> None:
                         "arrow sticks out in another direction, the network is off.")
             shared.what_you_see(change_bullets(model, t, numbers),
                                 heading=f"at t = {t:,} (an arrow points at something when "
-                                f"within {DEGREES}° of it):")
+                                f"within {POINTS_AT_DEGREES}° of it):")
     else:
         side_by_side(model, t, size, active.key)
         shared.what_you_see(change_bullets(model, t, numbers),
                             heading=f"at t = {t:,} (an arrow points at something when "
-                            f"within {DEGREES}° of it):")
+                            f"within {POINTS_AT_DEGREES}° of it):")
     shared.predict_then_look(
         "Look at the ringed arrows. When you drag t to T, will they point at the nearest "
         "training point, or at the middle of the data?",

@@ -141,7 +141,7 @@ def final_samples(figure: dict, panel: str | None = None) -> np.ndarray:
 
 def panel_traces(figure: dict) -> dict[str, dict[str, int]]:
     """{panel title: {trace name: index in figure["data"]}} of a figure with panels
-    (figures.sampling_figure): the titles are annotations on each panel's axes."""
+    (figures/sampling.py): the titles are annotations on each panel's axes."""
     titles = {a["xref"].removesuffix(" domain"): a["text"].removeprefix("<b>").removesuffix("</b>")
               for a in figure["layout"]["annotations"]}
     panels: dict[str, dict[str, int]] = {title: {} for title in titles.values()}
@@ -152,7 +152,7 @@ def panel_traces(figure: dict) -> dict[str, dict[str, int]]:
 
 def arrows(figure: dict, name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(tails, unit directions) of a field's arrows, read from the shape drawing their
-    shafts (figures.arrow_layer): a path of (tail, tip) segments in grid order, named
+    shafts (figures/primitives.py arrow_layer): a path of (tail, tip) segments in grid order, named
     `name` (or the figure's first named shape)."""
     shaft = next(shape for shape in figure["layout"]["shapes"]
                  if shape.get("name") == name or (name is None and shape.get("name")))

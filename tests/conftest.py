@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from explainer.runtime import configure_process
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig, Training
+from explainer.training import Training
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -77,7 +78,7 @@ def run_cli() -> CliRunner:
     return run
 
 
-# --- AppTest with app.py around the page (used by test_page_random_walks/vector_field) --
+# --- AppTest with app.py around the page (test_page_random_walks/vector_field, smoke) ---
 @pytest.fixture(scope="module")
 def app_py_around_pages():
     """Make AppTest run app.py (page config, navigation, the model sidebar) around a page

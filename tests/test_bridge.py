@@ -1,4 +1,5 @@
-"""The Brownian-bridge identity of DESIGN.md: E[x_{t-1} - x_t | x_t, x0] = (x0 - x_t) / t
+"""The Brownian-bridge identity (docs/ARCHITECTURE.md, "The Brownian bridge"):
+E[x_{t-1} - x_t | x_t, x0] = (x0 - x_t) / t
 for the random walk, by Monte Carlo; and the same estimator against Ho's posterior mean
 for DDPM."""
 
@@ -63,8 +64,8 @@ def test_a_wide_window_adds_no_visible_bias() -> None:
 def test_the_page_s_estimate_widens_its_window_only_where_it_is_noisy(
         process: str, t: int, window: float) -> None:
     """The random-walks page's estimate: at small t the step is many standard errors long
-    and the narrow window's 1% bias is what keeps it honest (the wide window's 4% was 6
-    errors at DDPM's t = 2); at large t the wide window halves a large error. Either way
+    and the narrow window's 1% bias is what keeps it honest (the wide window's 4% would be
+    several errors at DDPM's t = 2); at large t the wide window halves a large error. Either way
     the estimate agrees with the formula, over several walks."""
     sch = make_schedule(process)
     rng = np.random.default_rng(t)
@@ -170,3 +171,29 @@ def test_the_window_s_bias_is_what_the_docstring_says() -> None:
         shortfall = 1 - est.mean_step[0] / est.formula[0]
         assert shortfall == pytest.approx(window_bias(window), abs=0.012), window
     assert window_bias(WIDE_WINDOW) == pytest.approx(0.04)
+
+
+@pytest.mark.parametrize("process", ["random_walk", "ddpm"])
+def test_the_bridge_view_ends_the_formula_arrow_where_the_step_aims(process: str) -> None:
+    """Magnified by the view's scale, the formula's arrow from x_t ends at x0 (random
+    walk) or at gamma_t x0 (DDPM, to the 3 digits of the scale); the view holds x0, x_t
+    and that tip, and says whether the Monte Carlo tip is outside it."""
+    from explainer.bridge import MIN_HALF_WIDTH, bridge_view
+    sch = make_schedule(process)
+    t = 40
+    x_t = np.array([0.9, 0.4])
+    est = last_step_estimate(sch, X0, x_t, t, walks=40_000, seed=0)
+    view = bridge_view(sch, est, X0, x_t, t)
+    aim = last_step_aim(sch, t)
+    target = X0 if process == "random_walk" else aim.gamma * X0
+    tip = x_t + view.scale * est.formula
+    np.testing.assert_allclose(tip, target, atol=2e-3 * np.linalg.norm(target - x_t))
+    if process == "random_walk":
+        assert view.scale == t and view.aim_point is None
+    else:
+        np.testing.assert_allclose(view.aim_point, aim.gamma * X0)
+    assert view.half_width >= MIN_HALF_WIDTH
+    for point in (X0, x_t, tip):
+        assert np.all(np.abs(point - view.centre) <= view.half_width)
+    mc_tip = x_t + view.scale * est.mean_step
+    assert view.mc_off_view == bool(np.abs(mc_tip - view.centre).max() > view.half_width)

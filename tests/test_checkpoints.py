@@ -17,8 +17,9 @@ from explainer.checkpoints import CheckpointError, pretrained_path
 from explainer.datasets import DATASET_NAMES, make_dataset
 from explainer.metrics import Quality
 from explainer.schedules import DEFAULT_STEPS, PROCESS_NAMES, ProcessConfig
+from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
-from explainer.training import TrainConfig, Training
+from explainer.training import Training
 
 
 def outputs(model) -> list[torch.Tensor]:
@@ -216,7 +217,7 @@ def test_an_archive_torch_did_not_write_is_refused(tiny_checkpoint: Path, tmp_pa
 
 @pytest.fixture(scope="module")
 def t100_model() -> TrainedModel:
-    """A DDPM model at T = 100, the default before session 7 (stored as T = 0 then)."""
+    """A DDPM model at T = 100, the default of checkpoint versions 1-2 (stored as T = 0)."""
     config = TrainConfig(dataset="spiral", steps=50, hidden=64, batch=64,
                          process=ProcessConfig("ddpm", 100))
     return Training(config).model()

@@ -13,7 +13,7 @@ from PIL import Image
 
 from explainer import export, limits
 from explainer.cli import main
-from explainer.figures import ARROW_COLOUR, frame_indices
+from explainer.raster import ARROW_COLOUR, frame_indices
 
 
 def run(steps: int = 30, n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explainer import figures
-from explainer.figures import set_layout
+from explainer.figures import random_walks
+from explainer.figures.primitives import set_layout
 
 
 def test_set_layout_merges_nested_keys_and_keeps_the_template() -> None:
@@ -22,7 +22,7 @@ def test_a_sent_figure_sends_the_same_chart_as_the_figure_it_froze() -> None:
     import numpy as np
     import plotly.io as pio
 
-    from explainer.figures import animation_figure
+    from explainer.figures.animation import animation_figure
     from pages.plotly_frame import SentFigure
 
     rng = np.random.default_rng(0)
@@ -51,7 +51,7 @@ def test_arrow_heads_sit_on_the_tips_in_the_colour_of_their_magnitude_band() -> 
     import numpy as np
     from apptest_helpers import arrow_segments
 
-    from explainer.figures import arrow_layer, magnitude_colours
+    from explainer.figures.primitives import arrow_layer, magnitude_colours
 
     xy = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
     v = np.array([[0.5, 0.0], [0.0, 2.0], [-7.9, 0.0]], dtype=np.float32)  # |v| 0.5, 2, 7.9
@@ -116,11 +116,11 @@ def test_the_data_image_shows_the_points_where_they_are() -> None:
 
 
 def test_sampling_panels_share_one_t_slider_and_each_frame_moves_every_panel() -> None:
-    """figures.sampling_figure: one panel per sampler; frame t shows every panel's cloud at
+    """sampling_figure: one panel per sampler; frame t shows every panel's cloud at
     that same t (and its x0_hat from that step), the slider names the frames' t."""
     import numpy as np
 
-    from explainer.figures import Panel, sampling_figure
+    from explainer.figures.sampling import Panel, sampling_figure
 
     rng = np.random.default_rng(1)
     times = np.arange(100, -1, -1)  # T = 100 down to 0 in 100 steps
@@ -154,12 +154,12 @@ def test_sampling_panels_share_one_t_slider_and_each_frame_moves_every_panel() -
 
 
 def test_field_panels_draw_each_field_on_its_own_axes() -> None:
-    """figures.field_panels_figure: panel i's arrows point along its own v and sit on
+    """field_panels_figure: panel i's arrows point along its own v and sit on
     axes x{i}/y{i}; its data image (if any) too; a 2-column grid that stacks on a phone."""
     import apptest_helpers as ui
     import numpy as np
 
-    from explainer.figures import FieldPanel, field_panels_figure, set_layout
+    from explainer.figures.guidance import FieldPanel, field_panels_figure
 
     rng = np.random.default_rng(2)
     xy = rng.uniform(-1, 1, size=(25, 2)).astype(np.float32)
@@ -184,15 +184,15 @@ def test_field_panels_draw_each_field_on_its_own_axes() -> None:
 def test_walks_are_drawn_through_at_most_a_thousand_steps_ending_where_they_are() -> None:
     """A path over the walk's 65,536 steps is drawn through 1,001 of them (the JSON of ten
     whole walks was ~4 MB); short paths through every step; always from x0 to x_t."""
-    np.testing.assert_array_equal(figures.drawn_steps(30), np.arange(31))
-    long = figures.drawn_steps(65536)
+    np.testing.assert_array_equal(random_walks.drawn_steps(30), np.arange(31))
+    long = random_walks.drawn_steps(65536)
     assert len(long) == 1001 and long[0] == 0 and long[-1] == 65536
     assert (np.diff(long) > 0).all()
     rng = np.random.default_rng(0)
     paths = np.cumsum(rng.standard_normal((16385, 3, 2)), axis=0).astype(np.float32)
     data = rng.standard_normal((50, 2)).astype(np.float32)
     for t in (7, 16384):
-        fig = figures.walks_figure(paths, t, data, extent=200.0)
+        fig = random_walks.walks_figure(paths, t, data, extent=200.0)
         lines = [d for d in fig.data if d.mode == "lines"]
         assert len(lines) == 3
         for i, line in enumerate(lines):
@@ -205,7 +205,8 @@ def test_walks_are_drawn_through_at_most_a_thousand_steps_ending_where_they_are(
 def test_play_lasts_seconds_whatever_the_number_of_steps() -> None:
     """Play paces its frames so a run of few steps is not over in a blink (60 ms a frame
     finished 10 steps in 0.6 s) and a long one does not drag."""
-    from explainer.figures import FRAME_MS, Panel, sampling_figure
+    from explainer.figures.animation import FRAME_MS
+    from explainer.figures.sampling import Panel, sampling_figure
 
     rng = np.random.default_rng(0)
     plays = {}
@@ -224,7 +225,7 @@ def test_play_lasts_seconds_whatever_the_number_of_steps() -> None:
 
 def test_the_loss_axis_labels_its_log_ticks_with_their_values() -> None:
     """Plotly's own log ticks label 0.3 as "3"; every label must read as its tick's value."""
-    from explainer.figures import loss_figure
+    from explainer.figures.train import loss_figure
 
     steps = np.arange(1, 401)
     losses = 1.3 * np.exp(-steps / 80) + 0.25

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explainer import checkpoints
-from explainer.figures import data_image
+from explainer.figures.primitives import data_image
 from explainer.metrics import spread
 
 PAGE = "pages/sampling.py"
@@ -22,7 +22,9 @@ def open_page(dataset: str = "spiral", process: str = "ddpm", **params: str) -> 
 
 
 @ui.every_pretrained_model
-def test_renders_for_every_model(dataset: str, process: str) -> None:
+def test_every_model_s_panels_show_its_own_data_and_samples(dataset: str,
+                                                            process: str) -> None:
+    """(That every page opens with every model: tests/test_pages_smoke.py.)"""
     at = open_page(dataset=dataset, process=process, n="250", steps="5")
     model = checkpoints.load(checkpoints.pretrained_path(dataset, process))
     # All of T, or 1,000 for the random walk's 65,536 (sampled in 1,000 Karras steps).

@@ -25,9 +25,10 @@ from streamlit.testing.v1 import AppTest
 
 from explainer import slots
 from explainer.datasets import make_dataset
-from explainer.figures import data_image
+from explainer.figures.primitives import data_image
 from explainer.slots import TrainingSlots
-from explainer.training import TrainConfig, Training
+from explainer.train_config import TrainConfig
+from explainer.training import Training
 from explainer.training_job import TrainingJob
 
 PAGE = "pages/train.py"

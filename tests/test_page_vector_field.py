@@ -42,11 +42,11 @@ def pages(app_py_around_pages: None) -> dict[str, AppTest]:
 
 
 @ui.every_pretrained_model
-def test_renders_for_every_model(pages: dict[str, AppTest], dataset: str,
-                                 process: str) -> None:
+def test_every_model_s_field_has_a_grid_of_arrows_and_three_sentences(
+        pages: dict[str, AppTest], dataset: str, process: str) -> None:
+    """(That every page opens with every model: tests/test_pages_smoke.py.)"""
     at = ui.shared_session(pages, dataset, process)
     figs = ui.charts(at)
-    assert {"chart_learned", "chart_ideal", "chart_angle_error", "chart_settling"} <= set(figs)
     assert ui.t_range(at)[1] == DEFAULT_STEPS[process]
     tails, _ = ui.arrows(figs["chart_learned"], "learned")
     assert len(tails) == 16 * 16

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from explainer.figures import Panel, sampling_figure
+from explainer.figures.sampling import Panel, sampling_figure
 from pages.plotly_frame import SentFigure, pack, unpack
 
 

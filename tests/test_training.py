@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from explainer.schedules import ProcessConfig
-from explainer.training import TrainConfig, Training, smoothed, train
+from explainer.train_config import TrainConfig
+from explainer.training import Training, smoothed, train
 
 SMALL = TrainConfig(dataset="moons", steps=40, hidden=32, depth=2, batch=256, warmup=5)
 

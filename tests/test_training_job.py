@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from explainer.training import TrainConfig
+from explainer.train_config import TrainConfig
 from explainer.training_job import NotHeldError, TrainingJob
 
 

@@ -12,7 +12,7 @@ import pytest
 from explainer import checkpoints, limits
 from explainer.checkpoints import CheckpointError
 from explainer.cli import main
-from explainer.figures import data_image
+from explainer.figures.primitives import data_image
 from explainer.metrics import sample_quality
 from explainer.training import TrainConfig, Training
 from explainer.user_data import (

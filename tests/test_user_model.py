@@ -136,7 +136,7 @@ def test_a_train_click_while_training_changes_nothing_and_says_so() -> None:
     def script() -> None:
         import streamlit as st
 
-        from explainer.training import TrainConfig
+        from explainer.train_config import TrainConfig
         from pages import train
 
         config = TrainConfig(steps=40, hidden=16, depth=1, batch=64)

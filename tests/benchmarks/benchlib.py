@@ -58,8 +58,7 @@ def cpu_seconds(pid: int) -> float:
 def wait_settled(pid: int, busy_share: float = 0.25, timeout: float = 120.0) -> float:
     """Block until the process uses under `busy_share` of a core over a one-second window
     (e.g. the app's background cache warming, a whole core, is done); returns the seconds
-    waited. An idle server with sessions open used 7-10% of a core on some runs (5% was
-    the threshold until one run waited out its whole timeout)."""
+    waited. An idle server with sessions open can use 7-10% of a core."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         before = cpu_seconds(pid)

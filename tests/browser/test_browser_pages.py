@@ -207,7 +207,7 @@ def test_a_chart_in_a_closed_expander_is_drawn_when_opened(page: Page) -> None:
 
 def test_sampling_panels_sit_side_by_side_and_stack_on_a_phone(page: Page) -> None:
     """The three samplers are one chart with a panel each; on a narrow screen the chart
-    page stacks them (figures.sampling_figure's layout.meta.stack), also when a wide
+    page stacks them (explainer/figures/layout.py, layout.meta.stack), also when a wide
     window is made narrow."""
     open_page(page, "/sampling")
     (corners,) = panel_corners(page)
