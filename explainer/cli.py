@@ -58,6 +58,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from explainer import prompt_cli  # imports this module's helpers
+
     p = Parser(prog="python -m explainer", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--depth", type=positive_int, default=3)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--out", type=Path, required=True)
+    prompt_cli.add_train_arguments(c)
     c.set_defaults(run=cmd_train)
 
     c = sub.add_parser("sample", help="sample points (.npy), or the whole trajectory")
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "random walk)")
     c.add_argument("--n", type=positive_int, default=2000)
     _guidance_arguments(c)
+    prompt_cli.add_sample_arguments(c)
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--trajectory", action="store_true",
                    help="save (steps+1, n, 2) instead of the final (n, 2)")
@@ -119,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--process", choices=PROCESS_NAMES, action="append")
     c.add_argument("--out-dir", type=Path, default=checkpoints.ASSETS)
     c.set_defaults(run=cmd_pretrain)
+    prompt_cli.add_commands(sub)
 
     c = sub.add_parser("bench", help="print the speed and quality table")
     c.add_argument("--quick", action="store_true", help="fewer repeats, one dataset")
@@ -192,6 +197,8 @@ def train_with_progress(config: TrainConfig) -> TrainedModel:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from explainer import prompt_cli
+
     steps = args.steps if args.steps is not None else 3000
     config = TrainConfig(dataset=args.dataset, process=ProcessConfig(args.process),
                          steps=steps, seconds=args.seconds, hidden=args.hidden,
@@ -201,9 +208,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     checkpoints.save(model, args.out)
     print(f"wrote {args.out}")
+    if args.prompts_out is not None:
+        prompt_cli.train_and_save(args)
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
+    from explainer import prompt_cli
+
+    if prompt_cli.prompted(args):
+        prompt_cli.cmd_sample_prompted(args)
+        return
     model = load_model(args)
     eps_model = model.ideal() if args.ideal else model.denoiser()
     steps = args.steps or model.schedule.default_sampling_steps
