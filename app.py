@@ -16,6 +16,8 @@ PAGES = [
      "From noise to data: DDPM, DDPM without the noise (collapse), DDIM."),
     ("pages/guidance.py", "4. Guidance", "🎯",
      "Conditional vs unconditional fields and the classifier-free guidance slider."),
+    ("pages/prompts.py", "5. Text prompts", "💬",
+     "A miniature CLIP: prompts in words, negative prompts, guided by text."),
     ("pages/train.py", "5. Train your own", "🏋️",
      "Train a tiny model live and use it on every page."),
 ]
