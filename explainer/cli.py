@@ -186,13 +186,18 @@ def progress_bar(fraction: float, text: str, width: int = 30) -> None:
           end="", file=sys.stderr, flush=True)
 
 
-def train_with_progress(config: TrainConfig) -> TrainedModel:
-    run = Training(config)
+def run_with_progress(run: Training) -> None:
+    """Train to the end of the budget, with a progress bar on stderr."""
     for stats in run.run():
         if stats.step % 25 == 0 or stats.progress >= 1:
             progress_bar(stats.progress, f"step {stats.step} loss {stats.loss:.3f} "
                          f"{stats.elapsed:.1f}s")
     print(file=sys.stderr)
+
+
+def train_with_progress(config: TrainConfig) -> TrainedModel:
+    run = Training(config)
+    run_with_progress(run)
     return with_measured_quality(run.model())
 
 

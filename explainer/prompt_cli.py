@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from explainer import prompt_checkpoints
-from explainer.cli import UsageError, _save, progress_bar
+from explainer.cli import UsageError, _save, run_with_progress
 from explainer.datasets import DATASET_NAMES
 from explainer.prompts import PROMPT_STEPS, PromptModel, PromptTrainConfig, PromptTraining
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
@@ -67,11 +67,7 @@ def cmd_sample_prompted(args: argparse.Namespace) -> None:
 
 def train_prompts_with_progress(config: PromptTrainConfig) -> PromptModel:
     run = PromptTraining(config)
-    for stats in run.run():
-        if stats.step % 25 == 0 or stats.progress >= 1:
-            progress_bar(stats.progress, f"step {stats.step} loss {stats.loss:.3f} "
-                         f"{stats.elapsed:.1f}s")
-    print(file=sys.stderr)
+    run_with_progress(run)
     return run.model()
 
 
