@@ -60,7 +60,7 @@ def samples_view(dataset: str, process: str, request: PromptRequest,
 
 # ---------------------------------------------------------------- text
 
-def introduction() -> None:
+def introduction(model: PromptModel) -> None:
     st.markdown(
         "Image models are asked in words, not class numbers. Here the same happens in "
         "miniature. Every training point gets **captions made by code** from what it is "
@@ -70,9 +70,9 @@ def introduction() -> None:
         "a point encoder turns a point into a vector, and a contrastive loss pulls each "
         "caption's vector toward the vectors of the points it describes, away from the "
         "others. The denoiser then gets the **text vector** where the guidance page's "
-        "model got a class: one network, trained with the prompt dropped a quarter of "
-        "the time (a learned 'no prompt' vector instead), is the prompted, the "
-        "unconditional and the guided model.")
+        "model got a class: one network, trained with the prompt dropped "
+        f"{model.train_config.label_dropout:.0%} of the time (a learned 'no prompt' "
+        "vector instead), is the prompted, the unconditional and the guided model.")
     with st.expander("The maths"):
         st.markdown(
             "Text encoder: $e(\\text{words}) = \\mathrm{normalise}(\\mathrm{MLP}"
@@ -338,9 +338,9 @@ def predict_held_out(model: PromptModel) -> None:
 
 active = shared.active_model()
 st.title("5. Text prompts: CLIP in miniature")
-introduction()
 dataset, process = active.model.data.name, active.model.schedule.name
 model = prompt_model(dataset, process)
+introduction(model)
 st.caption(f"Text-prompt model: the shipped one for {dataset} / "
            f"{PROCESS_NAMES_SHOWN[process]} (T = {model.schedule.T})"
            + ("; your own model has no text encoder." if active.source != "pretrained"

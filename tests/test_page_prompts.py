@@ -98,6 +98,17 @@ def test_an_empty_prompt_means_unconditional() -> None:
     assert "no prompt: the unconditional model" in ui.sentences(at)[-1]
 
 
+def test_a_negative_prompt_alone_says_where_samples_went() -> None:
+    at = open_page("rings", "ddpm", prompt="", negative_prompt="outer", w="3")
+    model = text_model("rings", "ddpm")
+    request = model.request("", "outer", 3.0)
+    shares = prompt_shares(model.world, model.sample(request, N, SEED).final, request)
+    sentence = ui.sentences(at)[-1]
+    assert (f"with no prompt and the negative prompt 'outer' at w = 3, "
+            f"{shares.out_of_negative:.0%} of {N} samples are out of its region") in sentence
+    assert f"{shares.on_data:.0%} are on the data" in sentence
+
+
 def test_a_link_opens_its_view() -> None:
     at = open_page("moons", "random_walk", prompt="bowl right", negative_prompt="top", w="5")
     assert at.text_input(key="prompt").value == "bowl right"
