@@ -267,7 +267,7 @@ def fields_section(model: PromptModel, request: PromptRequest) -> None:
 
 
 def samples_sentence(request: PromptRequest, shares: PromptShares,
-                     at: dict[float, PromptShares]) -> str:
+                     at: dict[float, PromptShares], held_out: bool) -> str:
     n, w = N_SAMPLES, request.w
     if request.unconditional:
         return (f"no prompt: the unconditional model. {shares.on_data:.0%} of {n} samples "
@@ -287,6 +287,8 @@ def samples_sentence(request: PromptRequest, shares: PromptShares,
     if shares.out_of_negative is not None:
         text += (f"; {shares.out_of_negative:.0%} are out of the region of the negative "
                  f"prompt {quoted(request.negative)}")
+    if held_out:
+        text += f". {quoted(request.prompt)} was never a whole caption in training"
     return text + "."
 
 
@@ -317,11 +319,14 @@ def samples_section(model: PromptModel, request: PromptRequest) -> None:
     plotly_frame.show(fig, key="chart_prompt_samples", alt=(
         f"{N_SAMPLES} samples over the training data; {hits.mean():.0%} landed in the "
         "prompt's region and on the data."))
-    shared.sentence(samples_sentence(request, shares, at))
+    shared.sentence(samples_sentence(request, shares, at,
+                                     request.prompt in model.world.held_out))
 
 
-def predict_held_out(model: PromptModel) -> None:
-    held = model.world.held_out[0]
+def predict_held_out(model: PromptModel, request: PromptRequest) -> None:
+    """Asked about a held-out caption other than the prompt on screen, whose share the
+    samples section already says."""
+    held = next(p for p in model.world.held_out if p != request.prompt)
     _, shares = samples_view(model.data.name, model.schedule.name,
                              PromptRequest(held, w=3.0), N_SAMPLES)
     shared.predict_then_look(
@@ -354,6 +359,6 @@ if chosen is not None:
     similarity_section(model, chosen)
     fields_section(model, chosen)
     st.divider()
+    predict_held_out(model, chosen)
     samples_section(model, chosen)
-    predict_held_out(model)
 real_systems()

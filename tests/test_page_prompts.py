@@ -90,6 +90,11 @@ def test_a_10000_character_prompt_gets_a_one_line_message() -> None:
     assert "xxxx" not in shown_text(at)
 
 
+def test_the_default_prompt_is_held_out_and_says_so() -> None:
+    at = open_page()
+    assert "'outer top right' was never a whole caption in training" in ui.sentences(at)[-1]
+
+
 def test_an_empty_prompt_means_unconditional() -> None:
     at = open_page()
     at.text_input(key="prompt").set_value("").run()
@@ -131,12 +136,15 @@ def test_switching_dataset_resets_a_prompt_it_cannot_read() -> None:
     assert at.text_input(key="prompt").value == text_model("moons", "ddpm").world.held_out[0].text
 
 
-@pytest.mark.parametrize("prompt", ["outer top right"])
-def test_predict_then_look_answers_with_the_measured_share(prompt: str) -> None:
-    at = open_page()
+@pytest.mark.parametrize(("shown", "asked"), [("outer top right", "inner bottom"),
+                                             ("inner left", "outer top right")])
+def test_predict_then_look_answers_with_the_measured_share(shown: str, asked: str) -> None:
+    at = open_page(prompt=shown)
+    question = next(m.value for m in at.markdown if m.value.startswith("**Predict"))
+    assert f"'{asked}' was never a whole caption" in question
     at.toggle(key="_predict_prompts_held_out").set_value(True).run()
     model = text_model("spiral", "ddpm")
-    request = model.request(prompt, "", 3.0)
+    request = model.request(asked, "", 3.0)
     shares = prompt_shares(model.world, model.sample(request, N, SEED).final, request)
     assert any(m.value.startswith(f"{shares.in_region_on_data:.0%} of {N} samples")
                for m in at.markdown)

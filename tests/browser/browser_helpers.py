@@ -290,7 +290,7 @@ class ProtocolLog:
         return self.reruns[mark[0]:], self.finished[mark[1]:]
 
 
-APP_PAGES = ["", "random_walks", "vector_field", "sampling", "guidance", "train"]
+APP_PAGES = ["", "random_walks", "vector_field", "sampling", "guidance", "prompts", "train"]
 
 
 def nav_paths(page: Page) -> list[str]:
