@@ -27,7 +27,7 @@ from explainer.schedules import ProcessConfig, make_schedule
 FORMAT = "diffusion-explainer-prompts"
 VERSION = 1
 PROMPT_ASSETS = ASSETS / "prompts"
-MAX_FILE_BYTES = 4 << 20  # the shipped files are ~0.2 MB
+MAX_FILE_BYTES = 4 << 20  # the shipped files are ~0.3 MB
 MAX_T = 1 << 20  # the schedule allocates T + 1 numbers (the random walk's T is 65,536)
 MAX_POINTS = 100_000
 

@@ -51,8 +51,8 @@ class PromptTrainConfig(TrainConfig):
     """TrainConfig (label_dropout is the prompt dropout) plus the text model's sizes."""
 
     steps: int = PROMPT_STEPS
-    # Half TrainConfig's peak rate: at 2e-2 some runs (rings and checkerboard on DDPM, also
-    # a class model of the rings) ended with a quarter of their samples off the data.
+    # Half TrainConfig's peak rate: the higher one left some DDPM runs (rings, checkerboard)
+    # with many samples off the data, whatever the conditioning.
     lr: float = 1e-2
     clip_dim: int = 32
     clip_hidden: int = 64
@@ -264,8 +264,8 @@ class PromptTraining(Training):
             pick = (torch.rand(cfg.batch, generator=gen) * counts[idx]).long()
             choice = captions_of_point[idx, pick]
             # The batch's distinct captions are the contrastive loss's columns: a caption
-            # made by code repeats many times in a batch (and 512 x 512 logits cost ~half
-            # of a step, against 512 x at most 80 here).
+            # made by code repeats many times in a batch, and batch x distinct logits are
+            # far cheaper than batch x batch.
             distinct, which = torch.unique(choice, return_inverse=True)
             text = clip.text(caption_bags[distinct])
             positives = satisfies(point_terms[idx], caption_bags[distinct])
