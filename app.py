@@ -24,7 +24,9 @@ PAGES = [
      "A pixel is an axis: the same samplers on pictures, with their exact denoiser."),
     ("pages/guidance.py", "5. Guidance", ":material/my_location:",
      "Conditional vs unconditional fields and the classifier-free guidance slider."),
-    ("pages/train.py", "6. Train your own", ":material/model_training:",
+    ("pages/prompts.py", "6. Text prompts", ":material/chat:",
+     "A miniature CLIP: prompts in words, negative prompts, guided by text."),
+    ("pages/train.py", "7. Train your own", ":material/model_training:",
      "Train a tiny model live and use it on every page."),
 ]
 

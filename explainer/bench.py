@@ -18,6 +18,7 @@ from explainer.datasets import DATASET_NAMES
 from explainer.fields import denoising_direction, field_agreement, grid_field
 from explainer.guidance import Guidance
 from explainer.metrics import class_share, sample_quality, spread
+from explainer.prompt_bench import prompt_table, prompt_training_time
 from explainer.runtime import configure_process
 from explainer.samplers import sample, timesteps
 from explainer.schedules import PROCESS_NAMES, ProcessConfig, noised_cloud
@@ -169,3 +170,5 @@ def run_bench(quick: bool = False) -> None:
     for model in spiral.values():
         agreement_table(model)
     time_to_quality((2.0,) if quick else (5.0, 10.0, 20.0), sets)
+    prompt_table(("spiral",) if quick else DATASET_NAMES)
+    prompt_training_time(("ddpm",) if quick else PROCESS_NAMES, quick)

@@ -92,6 +92,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from explainer import prompt_cli  # imports this module's helpers
+
     p = Parser(prog="python -m explainer", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
@@ -122,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--depth", type=count(1, limits.MAX_DEPTH), default=3)
     c.add_argument("--seed", type=SEED, default=0)
     c.add_argument("--out", type=Path, required=True)
+    prompt_cli.add_train_arguments(c)
     c.set_defaults(run=cmd_train)
 
     c = sub.add_parser("sample", help="sample points (.npy), or the whole trajectory")
@@ -134,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--n", type=count(1, limits.MAX_SAMPLES), default=2000)
     _guidance_arguments(c)
     c.add_argument("--seed", type=SEED, default=0)
+    prompt_cli.add_sample_arguments(c)
     c.add_argument("--trajectory", action="store_true",
                    help="save (steps+1, n, 2) instead of the final (n, 2)")
     c.add_argument("--out", type=Path, required=True)
@@ -193,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="make the networks that rarely saw the class (the guidance page's; "
                         "explainer/under_conditioned.py) instead")
     c.set_defaults(run=cmd_pretrain)
+    prompt_cli.add_commands(sub)
 
     c = sub.add_parser("bench", help="print the speed and quality table")
     c.add_argument("--quick", action="store_true", help="fewer repeats, one dataset")
@@ -260,17 +265,24 @@ def progress_bar(fraction: float, text: str, width: int = 30) -> None:
           end="", file=sys.stderr, flush=True)
 
 
-def train_with_progress(config: TrainConfig, data: Dataset | None = None) -> TrainedModel:
-    run = Training(config, data)
+def run_with_progress(run: Training) -> None:
+    """Train to the end of the budget, with a progress bar on stderr."""
     for stats in run.run():
         if stats.step % 25 == 0 or stats.progress >= 1:
             progress_bar(stats.progress, f"step {stats.step} loss {stats.loss:.3f} "
                          f"{stats.elapsed:.1f}s")
     print(file=sys.stderr)
+
+
+def train_with_progress(config: TrainConfig, data: Dataset | None = None) -> TrainedModel:
+    run = Training(config, data)
+    run_with_progress(run)
     return with_measured_quality(run.model())
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from explainer import prompt_cli
+
     steps = args.steps if args.steps is not None else 3000
     data = None
     if args.data is not None:
@@ -288,9 +300,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     checkpoints.save(model, args.out)
     print(f"wrote {args.out}")
+    if args.prompts_out is not None:
+        prompt_cli.train_and_save(args)
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
+    from explainer import prompt_cli
+
+    if prompt_cli.prompted(args):
+        prompt_cli.cmd_sample_prompted(args)
+        return
     model = load_model(args)
     eps_model = model.ideal() if args.ideal else model.denoiser()
     steps = sampling_steps(args, model)

@@ -37,9 +37,11 @@ class ModelConfig:
     seed: int = 0  # draws the fixed Fourier frequencies
 
     def check(self) -> ModelConfig:
+        # 0 classes: the null label is the only one, and the condition comes in as a
+        # vector instead (the text-conditioned denoiser of explainer/prompts.py).
         """This config if every size is a whole number within explainer/limits.py's
         bounds (a checkpoint's config is read from a file), else ValueError."""
-        sizes = (("the number of classes", self.num_classes, 1, limits.MAX_CLASSES),
+        sizes = (("the number of classes", self.num_classes, 0, limits.MAX_CLASSES),
                  ("the hidden width", self.hidden, limits.MIN_HIDDEN, limits.MAX_HIDDEN),
                  ("the depth", self.depth, 1, limits.MAX_DEPTH),
                  ("fourier_features", self.fourier_features, 1, limits.MAX_EMBEDDING),
@@ -92,20 +94,9 @@ class EpsNetwork(nn.Module):
             width = config.hidden
         layers.append(nn.Linear(width, 2))
         self.mlp = nn.Sequential(*layers)
-        self._init_weights(gen)
+        init_weights(self, gen)
         # eps_at's copy of the weights, built on first use (not in the state_dict).
         self._inference_weights: InferenceWeights | None = None
-
-    def _init_weights(self, gen: torch.Generator) -> None:
-        """PyTorch's default initialisation, drawn from `gen` instead of the global RNG,
-        so two trainings started at once in one server get the weights their seeds say."""
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                bound = 1.0 / math.sqrt(module.in_features)
-                nn.init.uniform_(module.weight, -bound, bound, generator=gen)
-                nn.init.uniform_(module.bias, -bound, bound, generator=gen)
-            elif isinstance(module, nn.Embedding):
-                nn.init.normal_(module.weight, generator=gen)
 
     @property
     def null_label(self) -> int:
@@ -120,24 +111,29 @@ class EpsNetwork(nn.Module):
         """The embedding of integer times t (any shape): (*t.shape, time_dim)."""
         return sinusoidal_embedding(self.time_coordinates[t], self.config.time_dim)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor,
-                time_features: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None,
+                time_features: torch.Tensor | None = None,
+                condition: torch.Tensor | None = None) -> torch.Tensor:
         """eps_hat for a batch where every example has its own t and y (training).
-        `time_features`, if given, must be self.time_features(t): (training looks them up
-        in a table it makes once)."""
+        `time_features`, if given, must be self.time_features(t) (training looks them up
+        in a table it makes once). `condition` (batch, label_dim), if given, replaces the
+        label embedding of y: a text embedding, say."""
         if time_features is None:
             time_features = self.time_features(t)
+        if condition is None:
+            condition = self.label_embedding(y)
         x = x_t * self.c_in[t].unsqueeze(-1)
-        features = [self._position_features(x), time_features, self.label_embedding(y)]
+        features = [self._position_features(x), time_features, condition]
         return self.mlp(torch.cat(features, dim=-1))
 
     @torch.no_grad()
-    def eps_at(self, x_t: torch.Tensor, t: int, y: int) -> torch.Tensor:
+    def eps_at(self, x_t: torch.Tensor, t: int, y: int | torch.Tensor) -> torch.Tensor:
         """forward() for a batch that shares one t and one y (every sampler step and
-        field), equal to it up to float32 rounding and ~30% faster: the shared time and
-        label part of the first layer is one vector; activations are transposed with a row
-        of ones, so each layer is one matmul by [W | b]; buffers are reused per thread; the
-        SiLUs run in place. See docs/ARCHITECTURE.md, "The network".
+        field). y is a label, or a condition vector (label_dim,) used as forward()'s
+        `condition`. Equal to forward() up to float32 rounding and ~30% faster: the shared
+        time and label part of the first layer is one vector; activations are transposed
+        with a row of ones, so each layer is one matmul by [W | b]; buffers are reused per
+        thread; the SiLUs run in place. See docs/ARCHITECTURE.md, "The network".
         """
         weights = self._current_inference_weights()
         features, hidden, spare = _ACTIVATIONS.get(len(x_t), weights)
@@ -147,7 +143,9 @@ class EpsNetwork(nn.Module):
         angles = torch.mm(weights.frequencies, x, out=features[2 + n_fourier:-1])
         torch.sin(angles, out=features[2:2 + n_fourier])
         angles.cos_()
-        condition = (weights.by_label[y] + weights.by_time(t)).unsqueeze(1)
+        by_condition = (weights.by_label[y] if isinstance(y, int)
+                        else weights.label_weight @ y)
+        condition = (by_condition + weights.by_time(t)).unsqueeze(1)
         first = torch.cat([weights.position, condition], dim=1)
         F.silu(torch.mm(first, features, out=hidden[:-1]), inplace=True)
         for layer in weights.hidden_layers:
@@ -190,11 +188,13 @@ class InferenceWeights:
     frequencies: torch.Tensor  # (fourier_features, 2): angles = frequencies @ x
     # The first layer's weight split by what it multiplies: (hidden, 2 + 2 fourier_features)
     # for x and its Fourier features; (hidden, time_dim) for the time features, and for the
-    # label features one row per label (num_classes + 1, hidden).
+    # label features one row per label (num_classes + 1, hidden), and the weight that
+    # multiplies a condition vector (hidden, label_dim).
     position: torch.Tensor
     time_weight: torch.Tensor
     bias: torch.Tensor
     by_label: torch.Tensor
+    label_weight: torch.Tensor
     time_coordinates: torch.Tensor  # EpsNetwork.time_coordinates
     hidden_layers: tuple[torch.Tensor, ...]  # [W | b] of the Linear layers in between
     output_layer: torch.Tensor  # [W | b] of the last Linear, (2, hidden + 1)
@@ -208,14 +208,15 @@ class InferenceWeights:
         n_time = network.config.time_dim
         with torch.no_grad():
             # The same columns forward() multiplies with the time and label features.
-            by_label = network.label_embedding.weight @ first.weight[:, n_position + n_time:].T
+            label_weight = first.weight[:, n_position + n_time:].clone()
+            by_label = network.label_embedding.weight @ label_weight.T
             return cls(
                 sources=sources, stamp=_version_stamp(sources),
                 c_in=network.c_in.double().numpy(),
                 frequencies=(2 * math.pi * network.freqs.T).contiguous(),
                 position=first.weight[:, :n_position].contiguous(),
                 time_weight=first.weight[:, n_position:n_position + n_time].clone(),
-                bias=first.bias.clone(), by_label=by_label,
+                bias=first.bias.clone(), by_label=by_label, label_weight=label_weight,
                 time_coordinates=network.time_coordinates,
                 hidden_layers=tuple(_with_bias_column(linear) for linear in linears[1:-1]),
                 output_layer=_with_bias_column(linears[-1]))
@@ -258,6 +259,20 @@ class _Activations(threading.local):
 
 
 _ACTIVATIONS = _Activations()
+
+
+def init_weights(module: nn.Module, gen: torch.Generator) -> None:
+    """PyTorch's default initialisation of every Linear and Embedding in `module`, drawn
+    from `gen` instead of the global RNG, so two trainings started at once in one server
+    get the weights their seeds say."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            bound = 1.0 / math.sqrt(m.in_features)
+            nn.init.uniform_(m.weight, -bound, bound, generator=gen)
+            if m.bias is not None:
+                nn.init.uniform_(m.bias, -bound, bound, generator=gen)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, generator=gen)
 
 
 class EpsModel(Protocol):

@@ -15,11 +15,12 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from explainer.datasets import Dataset, make_dataset
 from explainer.model import EpsNetwork, ModelConfig
@@ -47,12 +48,17 @@ class Training:
             raise ValueError(f"training on {USER_DATA_NAME!r} needs the points themselves")
         self.data = data or make_dataset(config.dataset, config.n_data, config.seed)
         self.schedule = make_schedule(config.process)
-        model_config = ModelConfig(num_classes=self.data.num_classes, hidden=config.hidden,
-                                   depth=config.depth, seed=config.seed)
-        self.network = EpsNetwork(model_config, self.schedule)
+        self.network = self._make_network()
         self.ema = copy.deepcopy(self.network).requires_grad_(False)
         self.steps_done = 0
         self.losses: list[float] = []
+
+    def _make_network(self) -> nn.Module:
+        """The network to train (its EMA copy is what model() returns)."""
+        cfg = self.config
+        model_config = ModelConfig(num_classes=self.data.num_classes, hidden=cfg.hidden,
+                                   depth=cfg.depth, seed=cfg.seed)
+        return EpsNetwork(model_config, self.schedule)
 
     def _learning_rate(self, progress: float) -> float:
         warm = min(1.0, (self.steps_done + 1) / self.config.warmup)
@@ -79,25 +85,12 @@ class Training:
     def run(self) -> Iterator[TrainStats]:
         cfg = self.config
         gen = torch.Generator().manual_seed(cfg.seed)
-        x0_all = torch.as_tensor(self.data.points)
-        y_all = torch.as_tensor(self.data.labels)
-        null = self.data.num_classes
         opt = torch.optim.Adam(self.network.parameters(), lr=cfg.lr)
-        # The time embedding of every t, for this run only (the network computes it per
-        # call, which is slower in a training step).
-        with torch.no_grad():
-            time_table = self.network.time_features(torch.arange(self.schedule.T + 1))
+        batch_loss = self._batch_loss(gen)
         start = time.perf_counter()
         progress = 0.0
         while progress < 1.0:
-            idx = torch.randint(0, len(x0_all), (cfg.batch,), generator=gen)
-            x0, y = x0_all[idx], y_all[idx]
-            drop = torch.rand(cfg.batch, generator=gen) < cfg.label_dropout
-            y = torch.where(drop, torch.full_like(y, null), y)
-            t = self._draw_times(cfg.batch, gen)
-            eps = torch.randn(cfg.batch, 2, generator=gen)
-            x_t = self.schedule.add_noise(x0, t, eps)
-            loss = ((self.network(x_t, t, y, time_table[t]) - eps) ** 2).sum(-1).mean()
+            loss = batch_loss()
             for group in opt.param_groups:
                 group["lr"] = self._learning_rate(progress)
             opt.zero_grad(set_to_none=True)
@@ -110,6 +103,42 @@ class Training:
             progress = (elapsed / cfg.seconds if cfg.seconds is not None
                         else self.steps_done / cfg.steps)
             yield TrainStats(self.steps_done, self.losses[-1], elapsed, min(progress, 1.0))
+
+    def _batch_loss(self, gen: torch.Generator) -> Callable[[], torch.Tensor]:
+        """A function that draws a fresh batch and returns its loss (set up once per run):
+        the class labels, replaced by the null label with probability label_dropout."""
+        cfg = self.config
+        x0_all = torch.as_tensor(self.data.points)
+        y_all = torch.as_tensor(self.data.labels)
+        null = self.data.num_classes
+        denoising_loss = self.denoising_loss(self.network, gen)
+
+        def loss() -> torch.Tensor:
+            idx = torch.randint(0, len(x0_all), (cfg.batch,), generator=gen)
+            x0, y = x0_all[idx], y_all[idx]
+            drop = torch.rand(cfg.batch, generator=gen) < cfg.label_dropout
+            return denoising_loss(x0, torch.where(drop, torch.full_like(y, null), y))
+
+        return loss
+
+    def denoising_loss(self, network: EpsNetwork,
+                       gen: torch.Generator) -> Callable[..., torch.Tensor]:
+        """loss(x0, y, condition=None): |eps - eps_hat(alpha_t x0 + sigma_t eps, t, y)|^2
+        over a batch x0 with fresh t and eps (Algorithm 1); `condition` replaces y's
+        embedding (EpsNetwork.forward)."""
+        # The time embedding of every t, for this run only: faster than per call.
+        with torch.no_grad():
+            time_table = network.time_features(torch.arange(self.schedule.T + 1))
+
+        def loss(x0: torch.Tensor, y: torch.Tensor | None,
+                 condition: torch.Tensor | None = None) -> torch.Tensor:
+            t = self._draw_times(len(x0), gen)
+            eps = torch.randn(len(x0), 2, generator=gen)
+            x_t = self.schedule.add_noise(x0, t, eps)
+            eps_hat = network(x_t, t, y, time_table[t], condition)
+            return ((eps_hat - eps) ** 2).sum(-1).mean()
+
+        return loss
 
     @torch.no_grad()
     def _update_ema(self) -> None:

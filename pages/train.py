@@ -1,4 +1,4 @@
-"""6. Train your own: pick data, a noise process, a budget and a model size; train a tiny
+"""7. Train your own: pick data, a noise process, a budget and a model size; train a tiny
 model live; it then drives every page in this browser session, and can be downloaded.
 A checkpoint can also be uploaded.
 
@@ -511,7 +511,7 @@ def upload_section(disabled: bool) -> None:
 
 
 def page() -> None:
-    st.title("6. Train your own")
+    st.title("7. Train your own")
     st.markdown(
         "Everything so far used a model trained in advance. Here you train one yourself, "
         "live: pick the data, the noise process, how long to train and how big the network "

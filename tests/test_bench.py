@@ -16,7 +16,8 @@ def test_bench_quick_prints_every_table() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for heading in ("Interactive costs", "Shipped checkpoints", "Guidance on the spiral",
-                    "Learned vs ideal field", "Training from scratch"):
+                    "Learned vs ideal field", "Training from scratch", "Text prompts at w = 3",
+                    "Text model + text-conditioned denoiser"):
         assert heading in out
     # The shipped-checkpoint table has the exact denoiser's no-noise spread beside the
     # network's, and quick mode skips the random walk's minute-long DDPM over all of T.

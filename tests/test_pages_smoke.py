@@ -32,6 +32,7 @@ CHARTS = {
     "pages/sampling.py": {"chart_sampling"},
     "pages/pictures.py": {"chart_data", "chart_forward", "chart_samplers", "chart_finals"},
     "pages/guidance.py": {"chart_fields", "chart_guided_samples", "chart_share_vs_w"},
+    "pages/prompts.py": {"chart_similarity", "chart_prompt_fields", "chart_prompt_samples"},
     "pages/train.py": set(),
 }
 # Small settings so that sixty page runs stay quick (the defaults are the same code).

@@ -28,7 +28,8 @@ from st_client import StreamlitSession
 
 from pages.sampling_views import WARM_DELAY_S  # (benchlib puts the app on sys.path)
 
-MAIN_SLIDERS = {"random_walks": "t", "vector_field": "t", "sampling": "steps", "guidance": "t"}
+MAIN_SLIDERS = {"random_walks": "t", "vector_field": "t", "sampling": "steps", "guidance": "t",
+                "prompts": "t"}
 
 # Timestamps inside the page: the key press, and the script state's last change to
 # notRunning (the server's script_finished arriving), to split the time into the

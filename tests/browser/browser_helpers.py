@@ -293,7 +293,8 @@ class ProtocolLog:
         return self.reruns[mark[0]:], self.finished[mark[1]:]
 
 
-APP_PAGES = ["", "random_walks", "vector_field", "sampling", "pictures", "guidance", "train"]
+APP_PAGES = ["", "random_walks", "vector_field", "sampling", "pictures", "guidance", "prompts",
+             "train"]
 
 
 def nav_paths(page: Page) -> list[str]:

@@ -58,6 +58,7 @@ PAGES = [
     PageSpec("vector_field", "vector_field", charts=2, slider_key="t", link_value=50),
     PageSpec("sampling", "sampling", charts=1, slider_key="steps", link_value=20),
     PageSpec("guidance", "guidance", charts=3, slider_key="t", link_value=50),
+    PageSpec("prompts", "prompts", charts=3, slider_key="t", link_value=50),
     PageSpec("train", "train", charts=0),
 ]
 WITH_SLIDER = [spec for spec in PAGES if spec.slider_key]
