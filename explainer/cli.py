@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from explainer.trained import TrainedModel, with_measured_quality
 from explainer.training import Training
 from explainer.user_data import USER_DATA_NAME, read_csv
 
+T = TypeVar("T")
 
 class UsageError(Exception):
     """A bad argument: printed as one line, exit status 2."""
@@ -219,12 +221,20 @@ def _guidance_arguments(c: argparse.ArgumentParser) -> None:
 
 
 def load_model(args: argparse.Namespace) -> TrainedModel:
+    return load_from_args(args, checkpoints.load, checkpoints.pretrained_path,
+                          "F.pt", "a pretrained model")
+
+
+def load_from_args(args: argparse.Namespace, load: Callable[[Path], T],
+                   pretrained_path: Callable[[str, str], Path], file_hint: str,
+                   what: str) -> T:
+    """The model of --checkpoint, else the shipped one of --dataset and --process."""
     if args.checkpoint is not None:
-        return checkpoints.load(args.checkpoint)
+        return load(args.checkpoint)
     if args.dataset is None or args.process is None:
-        raise UsageError("give --checkpoint F.pt, or --dataset and --process "
-                         "for a pretrained model")
-    return checkpoints.load(checkpoints.pretrained_path(args.dataset, args.process))
+        raise UsageError(f"give --checkpoint {file_hint}, or --dataset and --process "
+                         f"for {what}")
+    return load(pretrained_path(args.dataset, args.process))
 
 
 def guidance_from(args: argparse.Namespace, names: tuple[str, ...]) -> Guidance:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from explainer import prompt_checkpoints
-from explainer.cli import UsageError, _save, run_with_progress
+from explainer.cli import UsageError, _save, load_from_args, run_with_progress
 from explainer.datasets import DATASET_NAMES
 from explainer.prompts import PROMPT_STEPS, PromptModel, PromptTrainConfig, PromptTraining
 from explainer.schedules import PROCESS_NAMES, ProcessConfig
@@ -45,13 +45,9 @@ def prompted(args: argparse.Namespace) -> bool:
 
 
 def load_prompt_model(args: argparse.Namespace) -> PromptModel:
-    if args.checkpoint is not None:
-        return prompt_checkpoints.load(args.checkpoint)
-    if args.dataset is None or args.process is None:
-        raise UsageError("give --checkpoint G.pt (made by train --prompts-out), or "
-                         "--dataset and --process for a shipped text-prompt model")
-    return prompt_checkpoints.load(
-        prompt_checkpoints.pretrained_prompt_path(args.dataset, args.process))
+    return load_from_args(args, prompt_checkpoints.load,
+                          prompt_checkpoints.pretrained_prompt_path,
+                          "G.pt (made by train --prompts-out)", "a shipped text-prompt model")
 
 
 def cmd_sample_prompted(args: argparse.Namespace) -> None:
