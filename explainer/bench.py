@@ -17,11 +17,12 @@ from explainer import checkpoints
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import denoising_direction, field_agreement, grid_field
 from explainer.guidance import Guidance
+from explainer.images import picture_story
 from explainer.metrics import class_share, sample_quality, spread
 from explainer.prompt_bench import prompt_table, prompt_training_time
 from explainer.runtime import configure_process
 from explainer.samplers import sample, timesteps
-from explainer.schedules import PROCESS_NAMES, ProcessConfig, noised_cloud
+from explainer.schedules import PROCESS_NAMES, ProcessConfig, make_schedule, noised_cloud
 from explainer.train_config import TrainConfig
 from explainer.trained import TrainedModel
 from explainer.training import train
@@ -155,6 +156,22 @@ def cost_table(model: TrainedModel, quick: bool = False) -> None:
         print(f"{name:42} {ms:8.1f}{budget}")
 
 
+def pictures_table() -> None:
+    """The pictures page's exact samplers: power kept per frequency band at t = 0 and the
+    time of one page view (3 samplers x 64 pictures of 32 x 32, the page's 200 steps)."""
+    print("\n## Pictures (exact Wiener denoiser, 64 pictures of 32 x 32, 200 steps)")
+    print("(final power per octave band / the data's, lowest band first; 1.00 = the data)")
+    for process in PROCESS_NAMES:
+        schedule = make_schedule(process)
+        start = time.perf_counter()
+        story = picture_story(schedule)
+        seconds = time.perf_counter() - start
+        for sampler, run in story.samplers.items():
+            kept = " ".join(f"{k:5.2f}" for k in run.kept)
+            print(f"{process:12} {sampler:9} {kept}")
+        print(f"{process:12} page view: {seconds:.2f} s")
+
+
 def run_bench(quick: bool = False) -> None:
     configure_process()  # one torch thread and the allocator setting, as the server runs
     # 11 sets: one set's ratio is too noisy to judge a model against 2x by a median of
@@ -170,5 +187,6 @@ def run_bench(quick: bool = False) -> None:
     for model in spiral.values():
         agreement_table(model)
     time_to_quality((2.0,) if quick else (5.0, 10.0, 20.0), sets)
+    pictures_table()
     prompt_table(("spiral",) if quick else DATASET_NAMES)
     prompt_training_time(("ddpm",) if quick else PROCESS_NAMES, quick)

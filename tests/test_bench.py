@@ -17,8 +17,13 @@ def test_bench_quick_prints_every_table() -> None:
     out = result.stdout
     for heading in ("Interactive costs", "Shipped checkpoints", "Guidance on the spiral",
                     "Learned vs ideal field", "Training from scratch", "Text prompts at w = 3",
-                    "Text model + text-conditioned denoiser"):
+                    "Text model + text-conditioned denoiser", "Pictures (exact Wiener"):
         assert heading in out
+    # Pictures: a row of per-band power ratios per process and sampler; no-noise keeps
+    # almost none of the finest band's power, DDPM most of it.
+    finest = {tuple(line.split()[:2]): float(line.split()[-1]) for line in out.splitlines()
+              if line.split()[:1] in (["ddpm"], ["random_walk"]) and len(line.split()) == 6}
+    assert finest[("ddpm", "no_noise")] < 0.1 < 0.8 < finest[("ddpm", "ddpm")]
     # The shipped-checkpoint table has the exact denoiser's no-noise spread beside the
     # network's, and quick mode skips the random walk's minute-long DDPM over all of T.
     assert "exact no-noise" in out.splitlines()[
