@@ -240,14 +240,16 @@ def role_of_t(active: shared.Active, t: int) -> None:
     c = settling(active.key, model)
     figure_col, text_col = st.columns([3, 2])
     with figure_col:
-        fig = shared.cached_figure(("settling", active.key, t), lambda: figures.commitment_figure(
+        # No marker at the slider's t: the same figure for every t is not redrawn on a
+        # slider move (the bullets name the t nearest the slider).
+        fig = shared.cached_figure(("settling", active.key), lambda: figures.commitment_figure(
             c.times, {"x̂₀ on the class the sample ends in": c.on_final_class,
                       f"x̂₀ within {c.tolerance:g} of where it ends": c.near_final},
-            1 / c.num_classes, t, model.schedule.T))
+            1 / c.num_classes, None, model.schedule.T))
         plotly_frame.show(fig, key="chart_settling", alt=(
             f"Shares of {sampling_views.DEFAULT_N} samples whose prediction x0_hat is on "
             f"their final class, and within {c.tolerance:g} of their final place, against "
-            f"t; a dotted line at t = {t}."))
+            "t."))
     with text_col:
         st.markdown(
             "Large t decides the big picture, small t the details. Samples are made from "

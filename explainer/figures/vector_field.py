@@ -93,10 +93,10 @@ def with_marked_points(fig: go.Figure, xy: np.ndarray, name: str) -> go.Figure:
 
 
 def commitment_figure(times: np.ndarray, curves: dict[str, np.ndarray], chance: float,
-                      t: int, T: int) -> go.Figure:
+                      t: int | None, T: int) -> go.Figure:
     """Shares of samples (0..1) against the time their prediction was made at (a log t
     axis: the shares change at small t, for DDPM's 200 steps too), with the chance level
-    dotted and a dotted line at the slider's t."""
+    dotted and, if t is given, a dotted line at t."""
     colours = (PALETTE[4], PALETTE[5])
     fig = go.Figure([go.Scatter(x=f32(times), y=f32(curve), mode="lines+markers", name=name,
                                 marker=dict(size=4), line=dict(color=colours[i % 2]))
@@ -104,7 +104,7 @@ def commitment_figure(times: np.ndarray, curves: dict[str, np.ndarray], chance: 
     fig.add_trace(go.Scatter(x=[1, T], y=[chance, chance], mode="lines",
                              name=f"chance (1 in {round(1 / chance)})", hoverinfo="skip",
                              line=dict(color="gray", dash="dot", width=1)))
-    return set_layout(fig, shapes=[vertical_line(t)],
+    return set_layout(fig, shapes=[] if t is None else [vertical_line(t)],
                       title=dict(text="When a sample's prediction x̂₀ settles", x=0.02,
                                  font=dict(size=15)),
                       height=380, margin=dict(l=10, r=10, t=40, b=80),
