@@ -37,6 +37,8 @@ SamplerName = Literal["ddpm", "no_noise", "ddim"]
 SAMPLER_NAMES: tuple[str, ...] = get_args(SamplerName)
 SAMPLER_LABELS = {"ddpm": "DDPM (noise injected)", "no_noise": "DDPM without the noise",
                   "ddim": "DDIM (deterministic)"}
+# Short names for panel and row titles (a third of a phone's width).
+SAMPLER_TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}
 
 
 def check_sampler_name(name: str) -> str:

@@ -26,11 +26,10 @@ from explainer.images import (
     octave_bands,
     picture_story,
 )
-from explainer.samplers import SAMPLER_NAMES
+from explainer.samplers import SAMPLER_NAMES, SAMPLER_TITLES
 from explainer.schedules import ProcessConfig, make_schedule
 from pages import plotly_frame, shared
 
-ROW_TITLES = {"ddpm": "DDPM", "no_noise": "no noise", "ddim": "DDIM"}
 NUMBERED_SIZE = 8  # the small picture whose 64 values are written on it
 # A sampler that keeps this share of the data's power in every band "ends with the data's
 # texture" (DDPM at T = 200 keeps ~90% of the finest band; sampling error is ~+-6%).
@@ -257,7 +256,7 @@ def samplers_section(story: PictureStory, view: tuple) -> None:
         f"{no_noise.distance_to_mean:.2f} from the average picture's, against "
         f"{ddpm.distance_to_mean:.2f} for DDPM's pictures (data: {TEXTURE_STD}). This is "
         "the seed's 'blurry tree in a desert'.", key="pictures_no_noise")
-    rows = [ROW_TITLES[name] for name in SAMPLER_NAMES]
+    rows = [SAMPLER_TITLES[name] for name in SAMPLER_NAMES]
     first = next(iter(story.samplers.values())).run
     titles = [column_title(story, int(t)) for t in first.shown_times]
     grid = np.concatenate([story.grid(story.samplers[name].run, picture=0)
@@ -268,7 +267,7 @@ def samplers_section(story: PictureStory, view: tuple) -> None:
             "noise picture.")
     finals = np.stack([story.data, *(story.samplers[name].run.final
                                      for name in SAMPLER_NAMES)])
-    kept = {ROW_TITLES[name]: story.samplers[name].kept for name in SAMPLER_NAMES}
+    kept = {SAMPLER_TITLES[name]: story.samplers[name].kept for name in SAMPLER_NAMES}
     distances = [f"{story.samplers[name].distance_to_mean:.2f}" for name in SAMPLER_NAMES]
     show(view, "finals", lambda: figs.picture_grid(
         finals, ["data", *rows], [f"{k + 1}" for k in range(finals.shape[1])],
@@ -331,7 +330,7 @@ def spectrum_over_t(story: PictureStory) -> None:
     curves = [figs.Curve("picture α²P(f)", story.signal_power(t), figs.PALETTE[7], "dash"),
               figs.Curve("noise σ²", np.full(len(story.data_power), story.sigma[t] ** 2),
                          figs.PALETTE[7], "dot"),
-              *(figs.Curve(f"{ROW_TITLES[name]} x_t", story.samplers[name].run.power_at(t),
+              *(figs.Curve(f"{SAMPLER_TITLES[name]} x_t", story.samplers[name].run.power_at(t),
                            figs.SAMPLER_COLOURS[name], *figs.SAMPLER_STYLES[name])
                 for name in SAMPLER_NAMES)]
     decided = story.decided_frequency(t)
@@ -342,7 +341,7 @@ def spectrum_over_t(story: PictureStory) -> None:
                           "each sampler's x_t.")
     expected = story.expected_power(t)
     ratios = {name: story.samplers[name].run.power_at(t) / expected for name in SAMPLER_NAMES}
-    spans = "; ".join(f"{ROW_TITLES[name]} {percent_span(r)}" for name, r in ratios.items())
+    spans = "; ".join(f"{SAMPLER_TITLES[name]} {percent_span(r)}" for name, r in ratios.items())
     if t == 0:
         head = "at t = 0 there is no noise left: the markers are the final pictures' spectra."
     elif decided < 1:

@@ -15,14 +15,14 @@ import streamlit as st
 from explainer import shutdown
 from explainer.figures import sampling as figures
 from explainer.guidance import Guidance
-from explainer.samplers import SAMPLER_NAMES
+from explainer.samplers import SAMPLER_NAMES, SAMPLER_TITLES
 from explainer.trained import TrainedModel
 from pages import shared
 from pages.plotly_frame import SentFigure
 
 LOG = logging.getLogger(__name__)
 
-TITLES = {"ddpm": "DDPM", "no_noise": "DDPM, no noise", "ddim": "DDIM"}  # fit a third
+TITLES = SAMPLER_TITLES
 DEFAULT_N = 1000
 WARM_DELAY_S = 3.0  # after the first visit's run, before warming starts
 # The page's default steps (not schedules.DEFAULT_STEPS, the processes' T): all of DDPM's

@@ -77,7 +77,7 @@ def test_opens_and_prints_the_backends_numbers(process: str) -> None:
         share = backend.signal_share(int(row[0].removeprefix("t = ")))
         assert all(close_to_printed(c, v) for c, v in zip(row[1:], share, strict=True)), row
     # The samplers' table: kept power per band and the distance to the average picture.
-    assert [row[0] for row in samplers] == ["DDPM", "no noise", "DDIM"]
+    assert [row[0] for row in samplers] == ["DDPM", "DDPM, no noise", "DDIM"]
     for row, name in zip(samplers, ("ddpm", "no_noise", "ddim"), strict=True):
         result = backend.samplers[name]
         assert all(close_to_printed(c, v) for c, v in zip(row[1:-1], result.kept,
