@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from explainer.datasets import Dataset, class_names, make_dataset
+from explainer.metrics import nearest_distances
 
 POSITION_TERMS = ("top", "bottom", "left", "right")
 # Caption names of the classes whose registry names are position words (or say "upper" /
@@ -202,9 +203,7 @@ class CaptionWorld:
         return float(np.quantile(self.distance_to_data(fresh), ON_DATA_QUANTILE))
 
     def distance_to_data(self, xy: np.ndarray) -> np.ndarray:
-        data = torch.as_tensor(self.points)
-        return torch.cdist(torch.as_tensor(np.asarray(xy, dtype=np.float32)),
-                           data).min(1).values.numpy()
+        return nearest_distances(xy, self.points)
 
     def on_data(self, xy: np.ndarray) -> np.ndarray:
         return self.distance_to_data(xy) <= self.on_data_radius

@@ -101,11 +101,16 @@ def spreads(clouds: np.ndarray) -> np.ndarray:
     return np.sqrt((centred.astype(np.float64) ** 2).sum(-1).mean(-1))
 
 
+def nearest_distances(points: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """(n,) distance from each point to its nearest data point."""
+    d = torch.cdist(torch.as_tensor(np.asarray(points), dtype=torch.float32),
+                    torch.as_tensor(np.asarray(data), dtype=torch.float32))
+    return d.min(1).values.numpy()
+
+
 def distance_to_data(points: np.ndarray, data: np.ndarray) -> float:
     """Mean distance from each point to its nearest data point."""
-    d = torch.cdist(torch.as_tensor(points, dtype=torch.float32),
-                    torch.as_tensor(data, dtype=torch.float32))
-    return float(d.min(1).values.mean())
+    return float(nearest_distances(points, data).mean())
 
 
 def nearest_labels(points: np.ndarray, data: np.ndarray, labels: np.ndarray,

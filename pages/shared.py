@@ -10,7 +10,6 @@ max_entries, keyed by small quantised values and a model key.
 from __future__ import annotations
 
 import gc
-import importlib
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -40,7 +39,8 @@ T = TypeVar("T")
 configure_process()
 # Plotly imports pandas lazily, at its first figure; the cache warmer and a page building
 # their first figures at once would see it half-imported (AttributeError). Import it now.
-importlib.import_module("pandas")
+import pandas  # noqa: E402, F401
+
 # Freeze what the imports made: torch's long-lived objects stay out of every full
 # collection. See docs/ARCHITECTURE.md, "Runtime settings". Imported once per process.
 gc.collect()
