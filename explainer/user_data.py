@@ -1,4 +1,5 @@
-"""A user's own 2D points from a CSV file, as a Dataset the app can train on.
+"""A user's own 2D points, from a CSV file or drawn on the Train page, as a Dataset the
+app can train on.
 
 The file: columns x, y and an optional class column, comma-separated, with or without a
 header line (a header names the columns: x, y and class or label, in any order; without
@@ -6,7 +7,9 @@ one the columns are x, y[, class]). Everything read is checked, with one line sa
 what is wrong: sizes (explainer/limits.py) before anything of that size is made, then
 every value. The points are moved and scaled, keeping their shape, to fit the box
 the built-in sets fill (centred, the longer side spanning -1.4..1.4), and at most
-USER_TRAIN_POINTS of them are kept, every class keeping its share.
+USER_TRAIN_POINTS of them are kept, every class keeping its share. A drawing (the
+Train page's drawing component sends {"points": [[x, y, class], ...]}) is untrusted input
+too: its types and sizes are checked, then the same rules and the same scaling apply.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +39,8 @@ CLASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]*")
 @dataclass(frozen=True)
 class UserData:
     dataset: Dataset  # scaled into the view, at most USER_TRAIN_POINTS points
-    rows: int  # points in the file
-    scale: float  # view units per file unit
+    rows: int  # points in the file or drawing
+    scale: float  # view units per unit of the file or drawing
 
 
 def check_class_names(names: object) -> tuple[str, ...]:
@@ -67,18 +72,74 @@ def read_csv(source: bytes | str | Path, seed: int = 0) -> UserData:
         raise ValueError("the file is empty")
     columns, has_header = _columns(numbered[0][1])
     rows = numbered[1:] if has_header else numbered
-    if len(rows) > limits.MAX_USER_ROWS:
-        raise ValueError(f"the file has {len(rows):,} rows; at most {limits.MAX_USER_ROWS:,} "
-                         "points are allowed")
-    if len(rows) < limits.MIN_USER_POINTS:
-        raise ValueError(f"the file has {len(rows)} points; at least "
-                         f"{limits.MIN_USER_POINTS} are needed")
+    _check_count("the file", len(rows), "rows")
     points, classes = _values(rows, columns)
     labels, names = _labels(classes, len(points))
+    return _user_data(points, labels, names, seed)
+
+
+def read_drawing(payload: object, class_names: Sequence[str], seed: int = 0) -> UserData:
+    """The points of a drawing as the drawing component sends them, {"points": [[x, y,
+    class index], ...]} with class indices into `class_names` (the classes as the app
+    colours them), checked like a CSV file and scaled; ValueError with one line if not
+    usable. Classes left empty are skipped: the k-th class drawn gets class_names[k]."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("points"), list):
+        raise ValueError("the drawing did not arrive as a list of points")
+    rows = payload["points"]
+    _check_count("the drawing", len(rows), "points")
+    points = np.empty((len(rows), 2))
+    drawn = np.empty(len(rows), np.int64)
+    for k, row in enumerate(rows):
+        if not isinstance(row, (list, tuple)) or len(row) != 3:
+            raise ValueError(f"point {k + 1} is not an (x, y, class) triple")
+        for j, axis in enumerate("xy"):
+            value = row[j]
+            if isinstance(value, bool) or not isinstance(value, Real):
+                raise ValueError(f"point {k + 1}: {axis} is not a number: "
+                                 f"{limits.shown(value, 30)}")
+            points[k, j] = _finite(float(value), f"point {k + 1}", axis, limits.shown(value))
+        drawn[k] = _class_index(row[2], k, len(class_names))
+    used, labels = np.unique(drawn, return_inverse=True)
+    names = (SINGLE_CLASS,) if len(used) == 1 else \
+        check_class_names([class_names[j] for j in range(len(used))])
+    return _user_data(points, labels.astype(np.int64), names, seed)
+
+
+def _check_count(what: str, n: int, unit: str) -> None:
+    """The same bounds on the number of points for every source, checked before reading
+    them one by one."""
+    if n > limits.MAX_USER_ROWS:
+        raise ValueError(f"{what} has {n:,} {unit}; at most {limits.MAX_USER_ROWS:,} "
+                         "points are allowed")
+    if n < limits.MIN_USER_POINTS:
+        raise ValueError(f"{what} has {n} points; at least {limits.MIN_USER_POINTS} are "
+                         "needed")
+
+
+def _finite(value: float, where: str, axis: str, text: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {axis} is {text}; every x and y must be a finite number "
+                         "(no NaN or infinity)")
+    return value
+
+
+def _class_index(value: object, k: int, num_classes: int) -> int:
+    """A drawn point's class: a whole number below the drawing's (and the app's) bound."""
+    bound = min(num_classes, limits.MAX_USER_CLASSES)
+    if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= value < bound:
+        raise ValueError(f"point {k + 1}: class {limits.shown(value, 30)} is not one of the "
+                         f"{bound} classes (0..{bound - 1}); at most "
+                         f"{limits.MAX_USER_CLASSES} are allowed")
+    return int(value)
+
+
+def _user_data(points: np.ndarray, labels: np.ndarray, names: tuple[str, ...],
+               seed: int) -> UserData:
+    """Checked points as the Dataset the app trains on: scaled into the view, thinned."""
     scaled, scale = scale_into_view(points)
     keep = _kept(labels, len(names), np.random.default_rng(seed))
     dataset = Dataset(USER_DATA_NAME, scaled[keep].astype(np.float32), labels[keep], names)
-    return UserData(dataset, len(rows), scale)
+    return UserData(dataset, len(points), scale)
 
 
 def scale_into_view(points: np.ndarray) -> tuple[np.ndarray, float]:
@@ -176,9 +237,7 @@ def _values(rows: list[tuple[int, str]], columns: tuple[int, int, int | None, in
             except ValueError:
                 raise ValueError(f"line {number}: {axis} is not a number: "
                                  f"{limits.shown(fields[col], 30)}") from None
-            if not math.isfinite(points[k, j]):
-                raise ValueError(f"line {number}: {axis} is {fields[col]}; every x and y must "
-                                 "be a finite number (no NaN or infinity)")
+            _finite(points[k, j], f"line {number}", axis, fields[col])
         if classes is not None:
             value = fields[class_col]  # type: ignore[index]
             if not value:

@@ -1,6 +1,7 @@
-"""7. Train your own: pick data, a noise process, a budget and a model size; train a tiny
-model live; it then drives every page in this browser session, and can be downloaded.
-A checkpoint can also be uploaded.
+"""7. Train your own: pick data (a built-in set, or your own points, drawn or from a CSV
+file), a noise process, a budget and a model size; train a tiny model live; it then drives
+every page in this browser session, and can be downloaded. A checkpoint can also be
+uploaded.
 
 How a training survives Streamlit's reruns: the job (explainer/training_job.py) lives in
 st.session_state and is stepped only by the run that holds it. A click while it trains
@@ -41,15 +42,20 @@ from explainer.trained import (
 )
 from explainer.training import smoothed
 from explainer.training_job import TrainingJob
-from explainer.user_data import SINGLE_CLASS, USER_DATA_NAME, UserData, read_csv
+from explainer.user_data import SINGLE_CLASS, USER_DATA_NAME, UserData, read_csv, read_drawing
 from pages import shared
+from pages.draw_points import CLASS_NAMES, draw_plane
 
 JOB_KEY = shared.TRAIN_JOB_KEY  # session_state: the TrainingJob (paused between runs)
 NOTICE_KEY = "train_notice"  # session_state: (kind, text) to show once, e.g. "cancelled"
 UPLOAD_KEY = "train_upload"
 CSV_KEY = "train_csv"  # the CSV uploader of "your data"
-OWN_DATA_KEY = "train_own_data"  # session_state: (file name, UserData) of the last good CSV
+# session_state: (file name, UserData) of the last good CSV, or (None, UserData) of the
+# last good drawing: the points "your data" trains on
+OWN_DATA_KEY = "train_own_data"
 CSV_NOTICE_KEY = "train_csv_notice"  # session_state: why the last CSV was refused
+DRAW_KEY = "train_draw"  # the drawing plane of "your data" (pages/draw_points.py)
+DRAW_NOTICE_KEY = "train_draw_notice"  # session_state: why the last drawing was refused
 SOURCE_KEY = shared.SOURCE_KEY  # the sidebar's "Using: pretrained / your model"
 DRAW_EVERY = 0.5  # seconds between progress updates: a quiet websocket, a smooth bar
 # Seconds between loss-curve redraws: each is a new chart element the browser builds
@@ -136,7 +142,7 @@ def on_csv() -> None:
     """A new CSV in the "your data" uploader: keep its points if the file is good, else
     say why and keep whatever was there before."""
     file = st.session_state.get(CSV_KEY)
-    st.session_state.pop(CSV_NOTICE_KEY, None)
+    clear_own_notices()
     if file is None:
         return
     try:
@@ -146,6 +152,28 @@ def on_csv() -> None:
                                             f"{shared.literal(str(exc))}. Nothing was changed.")
         return
     st.session_state[OWN_DATA_KEY] = (file.name, own)
+
+
+def on_drawing() -> None:
+    """ "Use these points" on the drawing plane: keep the drawing if it is good (checked
+    like a CSV file: it is untrusted input), else say why and keep what was there."""
+    payload = st.session_state.get(DRAW_KEY)
+    clear_own_notices()
+    if payload is None:
+        return
+    try:
+        own = read_drawing(payload, CLASS_NAMES)
+    except ValueError as exc:
+        st.session_state[DRAW_NOTICE_KEY] = (f"Your drawing was not used: "
+                                             f"{shared.literal(str(exc))}. Nothing was changed.")
+        return
+    st.session_state[OWN_DATA_KEY] = (None, own)
+
+
+def clear_own_notices() -> None:
+    """A new CSV or drawing: the last refusal of either no longer applies."""
+    st.session_state.pop(CSV_NOTICE_KEY, None)
+    st.session_state.pop(DRAW_NOTICE_KEY, None)
 
 
 def pretrain_recipe() -> str:
@@ -372,9 +400,16 @@ def controls(disabled: bool) -> tuple[TrainConfig, str, Dataset | None]:
 
 
 def own_data_section(disabled: bool) -> Dataset | None:
-    """The CSV uploader of "your data" and a preview of the points it holds."""
-    upload, preview = st.columns([2, 3], gap="medium")
-    with upload:
+    """The drawing plane and the CSV uploader of "your data", and a preview of the points
+    the model will train on (the last good drawing or file)."""
+    draw, side = st.columns(2, gap="medium")
+    with draw:
+        st.markdown("**Draw your points**, or upload them as a CSV file on the right.")
+        draw_plane(DRAW_KEY, disabled, on_drawing)
+        notice = st.session_state.get(DRAW_NOTICE_KEY)
+        if notice:
+            st.error(notice)
+    with side:
         st.file_uploader(
             "Your points (CSV)", type=["csv", "txt"], key=CSV_KEY, on_change=on_csv,
             disabled=disabled,
@@ -385,32 +420,37 @@ def own_data_section(disabled: bool) -> Dataset | None:
         notice = st.session_state.get(CSV_NOTICE_KEY)
         if notice:
             st.error(notice)
-    kept: tuple[str, UserData] | None = st.session_state.get(OWN_DATA_KEY)
+        return own_data_preview()
+
+
+def own_data_preview() -> Dataset | None:
+    kept: tuple[str | None, UserData] | None = st.session_state.get(OWN_DATA_KEY)
     if kept is None:
-        preview.info("Upload a CSV file of points to train on them.",
-                     icon=":material/upload_file:")
+        st.info("Draw at least 20 points and press **Use these points**, or upload a CSV "
+                "file of points, to train on them.", icon=":material/draw:")
         return None
     name, own = kept
     data = own.dataset
-    with preview:
-        st.plotly_chart(data_cloud_figure(data.points, data.labels, data.class_names,
-                                                  "Your data, scaled into the view",
-                                                  height=320),
-                        width="stretch", key="train_own_preview",
-                        alt=f"Scatter plot of the {len(data.points):,} points of your data.")
-        shared.sentence(own_data_sentence(name, own))
+    st.plotly_chart(data_cloud_figure(data.points, data.labels, data.class_names,
+                                      "Your data, scaled into the view", height=320),
+                    width="stretch", key="train_own_preview",
+                    alt=f"Scatter plot of the {len(data.points):,} points of your data.")
+    shared.sentence(own_data_sentence(name, own))
     return data
 
 
-def own_data_sentence(name: str, own: UserData) -> str:
+def own_data_sentence(name: str | None, own: UserData) -> str:
+    """What "your data" holds; `name`: the CSV file's, None for a drawing."""
     data = own.dataset
     kept = len(data.points)
-    classes = ("no class column" if data.class_names == (SINGLE_CLASS,) else
-               f"{data.num_classes} classes ({', '.join(data.class_names)})")
+    if data.class_names != (SINGLE_CLASS,):
+        classes = f"{data.num_classes} classes ({', '.join(data.class_names)})"
+    else:
+        classes = "no class column" if name is not None else "one class"
     thinned = "" if kept == own.rows else f"; training uses {kept:,} of them, each class " \
                                           "keeping its share"
-    return (f"{shared.literal(name)}: {own.rows:,} points, {classes}, scaled by "
-            f"{own.scale:.3g}{thinned}.")
+    source = "Your drawing" if name is None else shared.literal(name)
+    return f"{source}: {own.rows:,} points, {classes}, scaled by {own.scale:.3g}{thinned}."
 
 
 def show_notice() -> None:

@@ -24,9 +24,9 @@ ERROR = "[data-testid=stAlertContentError]"
 # name (alt text). Most charts are pages/plotly_frame.py components: iframes of the same
 # origin, so their documents are readable from here. The Train page's are st.plotly_chart
 # (state null: Streamlit draws them). Charts not shown (in a closed expander: a <details>)
-# are left out.
+# are left out, and so are other components (the Train page's drawing plane).
 _CHARTS_JS = """(() => Array.from(document.querySelectorAll(
-    '[data-testid=stPlotlyChart], iframe[data-testid=stCustomComponentV1]'))
+    '[data-testid=stPlotlyChart], iframe[data-testid=stCustomComponentV1][title$=plotly_frame]'))
   .filter(el => el.getClientRects().length > 0 && !el.closest('details:not([open])'))
   .map(el => {
   if (el.tagName !== 'IFRAME')
