@@ -43,7 +43,7 @@ MAX_CHECKPOINT_BYTES        64 MB        a checkpoint file, and the unpacked siz
                                          config.toml). Checked before torch.load: a
                                          compressed record could otherwise unpack a
                                          small upload into gigabytes.
-MIN_USER_POINTS             20           a user's CSV data (explainer/user_data.py):
+MIN_USER_POINTS             20           a user's CSV file or drawing (user_data.py):
 MAX_USER_ROWS               100,000      points read; the model trains on at most
                                          USER_TRAIN_POINTS of them, as on the
                                          built-in sets' 2,000.
