@@ -1,6 +1,7 @@
 """Drawing your own data on the Train page, in a real browser: mouse drags draw an L on the
 drawing plane without rerunning the script, "Use these points" makes it "your data", a
-short training learns it, and the Sampling page's samples follow the L."""
+short training learns it, and the Sampling page's samples follow the L. Too few points
+get the CSV's one-line message; the drawing is still there after a visit to another page."""
 
 from __future__ import annotations
 
@@ -21,13 +22,16 @@ DRAW = ("/train?train_dataset=your+data&train_budget=steps&train_steps=300"
 # The L: down the left side of the plane, then along the bottom (data coordinates).
 L_PATH = [(-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)]
 
-# Records every run of the script from now on (Streamlit marks the app "running").
+# Counts the script's runs from now on: Streamlit marks the app "running" during each.
+# Counted as the changes away from "running" (the records keep the old value; by the
+# time the observer is called a short run may be over).
 WATCH_RUNS_JS = """() => {
   window.scriptRuns = 0;
   const app = document.querySelector('[data-testid=stApp]');
-  new MutationObserver(() => {
-    if (app.getAttribute('data-test-script-state') === 'running') window.scriptRuns += 1;
-  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver(records => records.forEach(r => {
+    if (r.oldValue === 'running') window.scriptRuns += 1;
+  })).observe(app, {attributes: true, attributeOldValue: true,
+                    attributeFilter: ['data-test-script-state']});
 }"""
 
 # x, y of a Plotly chart's traces called `name` as plain lists (_fullData: the arrays as
@@ -77,6 +81,18 @@ def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> Non
     frame = plane_frame(page)
     inner = frame.content_frame()
     assert page.locator(".st-key-train_go button").is_disabled()  # nothing to train on yet
+
+    # Too few points: the same one line as a CSV file of too few, and nothing changes.
+    for x in (0.2, 0.4, 0.6):
+        drag(page, frame, [(x, 0.5)])  # clicks
+    inner.locator("button#use").click()
+    error = page.locator("[data-testid=stAlertContentError]")
+    expect(error).to_contain_text("has 3 points; at least 20 are needed", timeout=60_000)
+    expect(error).to_contain_text("Nothing was changed")
+    wait_idle(page)
+    assert page.locator(".st-key-train_go button").is_disabled()
+    screenshot_full(page, screenshot_dir / "draw-0-too-few.png")
+    inner.locator("button#clear").click()
 
     page.evaluate(WATCH_RUNS_JS)
     drag(page, frame, L_PATH)
@@ -142,3 +158,18 @@ def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> Non
     text = page.locator("[data-testid=stMain]").inner_text()
     distance = float(re.search(r"Distance to data\s+([0-9.]+)", text).group(1))
     assert distance < 0.1, distance
+
+    # Back on the Train page, the plane still holds the drawing (kept in the tab),
+    # and the preview the drawing that was used.
+    page.locator("[data-testid=stSidebarNav] a[href*='/train']").click()
+    page.wait_for_url("**/train**")
+    wait_idle(page, 120_000)
+    # (The page's dataset starts from the sidebar's again, as for a CSV file.)
+    page.locator(".st-key-train_dataset [role=combobox]").click()
+    page.get_by_role("option", name="your data").click()
+    wait_idle(page, 120_000)
+    inner = plane_frame(page).content_frame()
+    page.wait_for_function("n => document.querySelector('iframe[title$=draw_points]')"
+                           ".contentWindow.drawState.points === n", arg=drawn)
+    expect(inner.locator("#count")).to_have_text(f"{drawn} points")
+    expect(main).to_contain_text(f"Your drawing: {drawn} points, one class")
