@@ -351,6 +351,8 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
                        f"training points: {class_spread:.2f}.")
         st.metric("Network passes per sample", f"{network_passes(steps, guidance)}",
                   help="One per DDIM step, two when guided (with and without the class).")
+        if shared.presenting():  # the animation and its numbers fill the screen
+            return
         ws = np.array(CURVE_WS)
         shares = np.array([curve[cw].share for cw in CURVE_WS])
         on_class = np.array([curve[cw].on_class for cw in CURVE_WS])

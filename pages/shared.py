@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import streamlit.components.v1 as components
 
 from explainer import checkpoints, claims, metrics, under_conditioned, views
 from explainer.claims import SampleNumbers
@@ -215,6 +214,11 @@ def open_page(page: str) -> None:
     previous = st.session_state.get(OPEN_PAGE_KEY)
     if previous is not None and previous != page:
         for name in views.page_scoped_params():
+            # A value the address still holds from the previous page goes too (a
+            # browser's page link starts afresh; st.switch_page may carry the query).
+            if name in st.session_state and st.query_params.get(name) == str(
+                    st.session_state[name]):
+                del st.query_params[name]
             for key in (name, _note_key(name), f"_{name}_position"):
                 st.session_state.pop(key, None)
     st.session_state[OPEN_PAGE_KEY] = page
@@ -358,7 +362,7 @@ def copy_link_button() -> None:
     chart = FRAME_CHARTS.get(page, "") if views.FRAME_PARAM in views.owned_params(page) else ""
     html = (_COPY_LINK_HTML.replace("__FRAME_CHART__", repr(chart))
             .replace("__FRAME_PARAM__", repr(views.FRAME_PARAM)))
-    components.html(html, height=40)
+    st.iframe(html, height=40)
 
 
 # The chart whose animation frame goes into a page's link (see plotly_frame.show's frame).
