@@ -311,11 +311,11 @@ html { font-size: 20px; }
 _COPY_LINK_HTML = """
 <style>
   body { margin: 0; font-family: "Source Sans Pro", sans-serif; display: flex;
-         align-items: center; gap: 6px; height: 38px; }
+         flex-wrap: wrap; align-items: center; gap: 4px 6px; padding: 1px; }
   button { font: inherit; font-size: 15px; padding: 5px 10px; border-radius: 8px;
            border: 1px solid rgba(49, 51, 63, 0.25); background: white; cursor: pointer;
            white-space: nowrap; }
-  #link { flex: 1; min-width: 0; font-size: 12px; }
+  #link { flex: 1 0 100%; order: 3; min-width: 0; font-size: 12px; }
   #link[hidden] { display: none; }
   #done { font-size: 13px; white-space: nowrap; }
 </style>
@@ -362,7 +362,7 @@ def copy_link_button() -> None:
     chart = FRAME_CHARTS.get(page, "") if views.FRAME_PARAM in views.owned_params(page) else ""
     html = (_COPY_LINK_HTML.replace("__FRAME_CHART__", repr(chart))
             .replace("__FRAME_PARAM__", repr(views.FRAME_PARAM)))
-    st.iframe(html, height=40)
+    st.iframe(html, height="content")
 
 
 # The chart whose animation frame goes into a page's link (see plotly_frame.show's frame).

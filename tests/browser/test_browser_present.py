@@ -31,8 +31,12 @@ STEPS = [
 _BOXES_JS = """() => {
   const shown = el => el.getClientRects().length > 0 && getComputedStyle(el).display !== 'none'
                       && !el.closest('[class*="st-key-folded_"]');
-  const box = el => { const r = el.getBoundingClientRect(); return [r.top, r.bottom, r.left, r.right]; };
-  const charts = [...document.querySelectorAll('iframe[data-testid=stCustomComponentV1]')].filter(shown);
+  const box = el => {
+    const r = el.getBoundingClientRect();
+    return [r.top, r.bottom, r.left, r.right];
+  };
+  const charts = [...document.querySelectorAll('iframe[data-testid=stCustomComponentV1]')]
+      .filter(shown);
   const control = [...document.querySelectorAll(
       '[data-testid=stMain] [data-testid=stSlider], [data-testid=stMain] [data-testid=stButton]')]
       .filter(shown)[0];
