@@ -35,10 +35,14 @@ def home() -> None:
     home_page.render(PAGES)
 
 
+shared.seed_presentation()  # the presentation view has the pages' links on top
 navigation = st.navigation(
     [st.Page(home, title="Home", icon=":material/home:", default=True)]
-    + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
+    + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES],
+    position="top" if shared.presenting() else "sidebar")
+shared.open_page(navigation.url_path)  # the page's own URL parameters, no other page's
 shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
+shared.view_bar(navigation.url_path)  # presentation switch, copy link (and figure picker)
 navigation.run()
 # After the page: the server's first visitor starts making the sampling page's views of the
 # default model, so that a class reaching page 3 finds them ready (once per process).

@@ -91,7 +91,7 @@ def controls(active: shared.Active) -> tuple[int, int | None, float, str, int]:
     kinds = tuple(k for k in shared.DENOISERS
                   if k != "weak" or shared.under_conditioned_active(active) is not None)
     shared.forget_if_invalid("denoiser", lambda v: v in kinds)
-    class_col, negative_col, kind_col = st.columns(3)
+    class_col, negative_col, kind_col = shared.folded("guidance_choices").columns(3)
     with class_col:
         label = shared.url_selectbox("Class to generate", "label", names, names[-1])
     shared.forget_if_invalid("negative", lambda v: v == NONE or (v in names and v != label))
@@ -114,7 +114,7 @@ def controls(active: shared.Active) -> tuple[int, int | None, float, str, int]:
     with w_col:
         w = shared.url_slider("Guidance scale w (0 = unconditional, 1 = conditional, "
                               "> 1 = guided)", "w", 0.0, W_MAX, 3.0, step=0.5)
-    with n_col:
+    with n_col, shared.folded("guidance_n"):
         n = shared.url_selectbox("Samples", "n", POINT_COUNTS, 500)
     neg = None if negative == NONE else names.index(negative)
     return names.index(label), neg, float(w), kind, n
@@ -169,7 +169,8 @@ def fields_prompt(active: shared.Active, kind: str, label: int) -> None:
     model, T = active.model, active.model.schedule.T
     curve = shared.cached_agreement_curve(active.key, model, kind, label, curve_times(model),
                                           GRID)
-    st.subheader("The fields at time t")
+    if not shared.presenting():
+        st.subheader("The fields at time t")
     shared.predict_then_look(
         f"Slide t to its end (t = {T}, nearly pure noise). Will the conditional and the "
         "unconditional arrows point the same way there?",
@@ -217,6 +218,8 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
         f"the conditional field of class {cls}, the conditional minus the {base_name} "
         f"field, and the guided field (w = {w:g}), each over that class's training points "
         "(grey)."))
+    if shared.presenting():
+        return
     st.caption("Arrows have equal length; their colour is the length |v| of the step, "
                "from dark (the shortest in its panel) to yellow (the longest): the "
                "difference is much shorter than the fields themselves. Grey dots: all the "
@@ -309,12 +312,14 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
     names, data = model.class_names, model.data
     steps = min(SAMPLER_STEPS, model.schedule.T)
     cls = f"'{names[label]}'"
-    st.subheader(f"Samples at w = {w:g}")
-    st.markdown(
-        f"{n} points start from the same noise for every w and follow the **guided** "
-        f"field with DDIM ({steps} steps, deterministic), so what changes between two "
-        "values of w is the guidance alone. Green: the asked class; grey: the other "
-        "classes" + ("; pink: the negative class." if negative is not None else "."))
+    if not shared.presenting():
+        st.subheader(f"Samples at w = {w:g}")
+    with shared.folded("guidance_samples_text"):
+        st.markdown(
+            f"{n} points start from the same noise for every w and follow the **guided** "
+            f"field with DDIM ({steps} steps, deterministic), so what changes between two "
+            "values of w is the guidance alone. Green: the asked class; grey: the other "
+            "classes" + ("; pink: the negative class." if negative is not None else "."))
     key, neg = active.key, negative
     with st.spinner("Sampling..."):
         trajectory = shared.cached_trajectory(key, model, kind, SAMPLER, steps, n, guidance,
@@ -334,7 +339,8 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
                 data.points, data.labels, label, negative))
         plotly_frame.show(fig, key="chart_guided_samples", alt=(
             f"Animation of {n} samples guided toward class {cls} with w = {w:g}, from noise "
-            f"to t = 0; {numbers.on_class:.0%} end in class {cls} and on its data."))
+            f"to t = 0; {numbers.on_class:.0%} end in class {cls} and on its data."),
+            frame=shared.url_frame(model.schedule.T), frame_in_link=True)
     with right:
         st.metric(f"In class {cls} and on the data", f"{numbers.on_class:.0%}",
                   help="Share of samples whose nearest training point is of this class and "
@@ -345,6 +351,8 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
                        f"training points: {class_spread:.2f}.")
         st.metric("Network passes per sample", f"{network_passes(steps, guidance)}",
                   help="One per DDIM step, two when guided (with and without the class).")
+        if shared.presenting():  # the animation and its numbers fill the screen
+            return
         ws = np.array(CURVE_WS)
         shares = np.array([curve[cw].share for cw in CURVE_WS])
         on_class = np.array([curve[cw].on_class for cw in CURVE_WS])
@@ -389,11 +397,14 @@ def samples_bullets(w: float, cls: str, numbers: shared.SampleNumbers,
 
 active = shared.active_model()
 st.title("5. Guidance: steering toward a class")
-introduction()
+if not shared.presenting():
+    introduction()
 label, negative, w, kind, n = controls(active)
 sampled, sampled_kind = chosen_model(active, kind)
 chosen = Guidance(label, w, negative)
-fields_prompt(sampled, sampled_kind, label)
-fields_section(sampled, sampled_kind, chosen)
-st.divider()
-samples_section(sampled, sampled_kind, chosen, n)
+if shared.shows("fields"):
+    fields_prompt(sampled, sampled_kind, label)
+    fields_section(sampled, sampled_kind, chosen)
+    st.divider()
+if shared.shows("samples"):
+    samples_section(sampled, sampled_kind, chosen, n)

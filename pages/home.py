@@ -70,9 +70,17 @@ def round_trip_bullets(trip: RoundTrip) -> list[str]:
             "from it."]
 
 
+def alt_text(trip: RoundTrip) -> str:
+    return (f"Animation: {POINTS} points of the {trip.dataset} noised step by step until "
+            f"t = {trip.T}, then new points made from noise back to t = 0.")
+
+
 def introduction(active: shared.Active) -> None:
-    text, figure = st.columns([2, 3])
     trip = round_trip(active.key, active)
+    if shared.presenting():  # the animation alone
+        plotly_frame.show(trip.figure, key="chart_round_trip", alt=alt_text(trip))
+        return
+    text, figure = st.columns([2, 3])
     with text:
         st.markdown(
             "A diffusion model makes new data by **undoing noise**. Take data (here: "
@@ -83,9 +91,7 @@ def introduction(active: shared.Active) -> None:
             "Images work the same way; they only live in a space with one axis per pixel "
             "instead of two. Press **▶ Play** under the figure.")
     with figure:
-        plotly_frame.show(trip.figure, key="chart_round_trip", alt=(
-            f"Animation: {POINTS} points of the {trip.dataset} noised step by step until "
-            f"t = {trip.T}, then new points made from noise back to t = 0."))
+        plotly_frame.show(trip.figure, key="chart_round_trip", alt=alt_text(trip))
         shared.what_you_see(round_trip_bullets(trip))
     shared.predict_then_look(
         "The network is trained to guess the noise ε that was added to a point. At a "
@@ -189,6 +195,8 @@ x_T \sim p_T \quad \text{(the prior, below)} \\
 def render(pages: Sequence[tuple[str, str, str, str]]) -> None:
     st.title("Diffusion models, explained in 2D")
     introduction(shared.pretrained_active(shared.DEFAULT_DATASET, shared.DEFAULT_PROCESS))
+    if shared.presenting():
+        return
     way_through(pages)
     algorithms()
     st.caption("Based on the seed article 'Diffusion Models: An Intuitive Understanding' "

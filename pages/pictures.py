@@ -311,8 +311,7 @@ def samplers_section(story: PictureStory, view: tuple) -> None:
             "table above measures it).")
 
 
-@st.fragment
-def spectrum_over_t(story: PictureStory) -> None:
+def spectrum_introduction() -> None:
     st.header("Coarse first, then fine: the spectrum over t")
     st.markdown(
         "The same story as a plot. At time t the picture's power is $\\alpha_t^2 P(f)$ (a "
@@ -321,6 +320,12 @@ def spectrum_over_t(story: PictureStory) -> None:
         "they cross. Move t from T down to 0 and watch the crossing move from coarse "
         "(left) to fine (right). The markers are the power of each sampler's $x_t$, "
         "measured on its pictures.")
+
+
+@st.fragment
+def spectrum_over_t(story: PictureStory) -> None:
+    if not shared.presenting():
+        spectrum_introduction()
     times = sorted(int(t) for t in next(iter(story.samplers.values())).run.times)
     # A t from another process (or another page's t slider) that is not a time of these
     # runs starts again from the default.
@@ -360,14 +365,16 @@ def spectrum_over_t(story: PictureStory) -> None:
 active = shared.active_model()
 process_config = active.model.schedule.config
 st.title("4. Pictures: a pixel is an axis")
-st.caption(f"Noise process: {shared.PROCESS_LABELS.get(process_config.name)} "
-           f"(T = {process_config.T}), as chosen in the sidebar.")
-with st.columns([1, 3])[0]:
+if not shared.presenting():
+    st.caption(f"Noise process: {shared.PROCESS_LABELS.get(process_config.name)} "
+               f"(T = {process_config.T}), as chosen in the sidebar.")
+with st.columns([1, 3])[0], shared.folded("pictures_seed"):
     seed = shared.url_seed_input("Which pictures and which noise are drawn.")
 story = cached_story(process_config.name, process_config.T, seed)
 view = (process_config.name, process_config.T, seed)
-pixel_is_an_axis(active, seed, story.pictures.size)
-the_data(story, view)
-forward_process(story, process_config.name, view)
-samplers_section(story, view)
+if not shared.presenting():
+    pixel_is_an_axis(active, seed, story.pictures.size)
+    the_data(story, view)
+    forward_process(story, process_config.name, view)
+    samplers_section(story, view)
 spectrum_over_t(story)

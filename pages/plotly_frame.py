@@ -25,7 +25,10 @@ from pathlib import Path
 import plotly
 import plotly.graph_objects as go
 import plotly.io as pio
+import streamlit as st
 import streamlit.components.v1 as components
+
+from explainer import views
 
 CHART_PAGE = Path(__file__).resolve().parents[1] / "assets" / "plotly_frame" / "index.html"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -133,8 +136,14 @@ def unpack(payload: bytes) -> dict:
     return spec
 
 
-def show(fig: go.Figure | SentFigure, key: str, alt: str) -> None:
+def show(fig: go.Figure | SentFigure, key: str, alt: str, frame: str | None = None,
+         frame_in_link: bool = False) -> None:
     """Draw `fig` in the chart named `key`; `alt` is its accessible name (screen readers,
-    and the browser tests check it follows the slider)."""
+    and the browser tests check it follows the slider). With `frame_in_link` the chart
+    reports the animation frame it shows, for the page's link, and first shows `frame`
+    (a frame's t, the link's ?frame=). In the presentation view (?present=1) the chart
+    fits the screen with larger type."""
     sent = fig if isinstance(fig, SentFigure) else SentFigure.of(fig)
-    _chart(figure=sent.payload, alt=alt, key=key, default=None)
+    present = bool(st.session_state.get(views.PRESENT_PARAM, False))
+    _chart(figure=sent.payload, alt=alt, key=key, default=None, present=present,
+           frame=frame, frameKey=key if frame_in_link else None)

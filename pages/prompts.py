@@ -229,7 +229,8 @@ def similarity_section(model: PromptModel, request: PromptRequest) -> None:
 
 @st.fragment
 def fields_section(model: PromptModel, request: PromptRequest) -> None:
-    st.subheader("The fields at time t")
+    if not shared.presenting():
+        st.subheader("The fields at time t")
     t = shared.url_t_slider("Time t (large: noisy, small: nearly clean)", model.schedule.T,
                             allow_zero=False, default_fraction=0.1,
                             spacing=model.schedule.time_spacing)
@@ -254,6 +255,8 @@ def fields_section(model: PromptModel, request: PromptRequest) -> None:
         f"{len(panels)} arrow fields at t = {t}: unconditional, the prompt {prompt_name} "
         + ("" if f.negative is None else f", the negative prompt {quoted(request.negative)}")
         + f" and guided with w = {request.w:g}."))
+    if shared.presenting():
+        return
     st.caption("Arrows: the denoising direction at each grid point, colour = its length "
                "(dark short, yellow long). Grey dots: the training data in the prompt's "
                "region (all of it for the unconditional field).")
@@ -294,13 +297,14 @@ def samples_sentence(request: PromptRequest, shares: PromptShares,
 
 
 def samples_section(model: PromptModel, request: PromptRequest) -> None:
-    st.subheader(f"Samples at w = {request.w:g}")
     steps = min(SAMPLER_STEPS, model.schedule.T)
-    st.markdown(f"{N_SAMPLES} points start from the same noise and follow the guided field "
-                f"with DDPM ({steps} steps, fresh noise injected at each): the noise corrects "
-                "the network's small errors, which guidance multiplies by w (deterministic "
-                "DDIM lets some of them overshoot off the data). Green: samples that landed "
-                "in the prompt's region and on the data; orange: the others.")
+    if not shared.presenting():
+        st.subheader(f"Samples at w = {request.w:g}")
+        st.markdown(f"{N_SAMPLES} points start from the same noise and follow the guided field "
+                    f"with DDPM ({steps} steps, fresh noise injected at each): the noise corrects "
+                    "the network's small errors, which guidance multiplies by w (deterministic "
+                    "DDIM lets some of them overshoot off the data). Green: samples that landed "
+                    "in the prompt's region and on the data; orange: the others.")
     dataset, process = model.data.name, model.schedule.name
     with st.spinner("Sampling..."):
         samples, shares = samples_view(dataset, process, request, N_SAMPLES)
@@ -346,20 +350,27 @@ active = shared.active_model()
 st.title("6. Text prompts: CLIP in miniature")
 dataset, process = active.model.data.name, active.model.schedule.name
 model = prompt_model(dataset, process)
-introduction(model)
-st.caption(f"Text-prompt model: the shipped one for {dataset} / "
-           f"{PROCESS_NAMES_SHOWN[process]} (T = {model.schedule.T})"
-           + ("; your own model has no text encoder." if active.source != "pretrained"
-              else "."))
-vocabulary_note(model)
+presenting = shared.presenting()
+if not presenting:
+    introduction(model)
+    st.caption(f"Text-prompt model: the shipped one for {dataset} / "
+               f"{PROCESS_NAMES_SHOWN[process]} (T = {model.schedule.T})"
+               + ("; your own model has no text encoder." if active.source != "pretrained"
+                  else "."))
+    vocabulary_note(model)
 chosen = controls(model)
 if chosen is not None:
     if not chosen.prompt.empty and model.world.data_share(chosen.prompt) == 0:
         st.warning(f"No training point satisfies every word of {quoted(chosen.prompt)} "
                    "(words combine as an intersection): its region is empty.", icon="⚠️")
-    similarity_section(model, chosen)
-    fields_section(model, chosen)
-    st.divider()
-    predict_held_out(model, chosen)
-    samples_section(model, chosen)
-real_systems()
+    if not presenting:
+        similarity_section(model, chosen)
+    if shared.shows("fields"):
+        fields_section(model, chosen)
+    if not presenting:
+        st.divider()
+        predict_held_out(model, chosen)
+    if shared.shows("samples"):
+        samples_section(model, chosen)
+if not presenting:
+    real_systems()

@@ -154,8 +154,10 @@ def data_bullets(model: TrainedModel) -> list[str]:
 
 
 def walk_controls() -> tuple[int, int]:
-    st.subheader("Follow a few points on their walk")
-    count_col, seed_col, dice_col = st.columns([3, 1, 1], vertical_alignment="bottom")
+    if not shared.presenting():
+        st.subheader("Follow a few points on their walk")
+    count_col, seed_col, dice_col = shared.folded("walk_controls").columns(
+        [3, 1, 1], vertical_alignment="bottom")
     with count_col:
         count = shared.url_slider("Walks to draw", "walks", 1, 8, 3,
                                   help="How many training points to follow.")
@@ -190,7 +192,12 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
     t = shared.url_t_slider("Step t: how many noise steps have been added", schedule.T,
                             allow_zero=True, default_fraction=0.1,
                             spacing=schedule.time_spacing, sigma=schedule.sigma)
-    st.caption(time_caption(schedule))
+    if shared.presenting():
+        if shared.shows("bridge"):
+            bridge_section(active, paths, t)
+            return
+    else:
+        st.caption(time_caption(schedule))
     cloud = cloud_at(active.key, model, t)
     walks_col, schedule_col = st.columns([3, 2])
     with walks_col:
@@ -210,6 +217,8 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
         plotly_frame.show(fig, key="chart_schedule", alt=f"Noise schedule: alpha_t and sigma_t for "
                           f"t = 0 to {schedule.T}, with a marker at t = {t}.")
         shared.what_you_see(schedule_bullets(model, t))
+    if shared.presenting():
+        return
     end_question(active)
     st.divider()
     bridge_section(active, paths, t)
@@ -272,13 +281,15 @@ def end_question(active: shared.Active) -> None:
 def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
     model = active.model
     walk_rule = is_walk(model.schedule)
-    st.subheader("Why the last step points back: the Brownian bridge" if walk_rule else
-                 "Why the last step points back (on DDPM: toward γ_t x₀)")
-    bridge_introduction(active, walk_rule)
+    if not shared.presenting():
+        st.subheader("Why the last step points back: the Brownian bridge" if walk_rule else
+                     "Why the last step points back (on DDPM: toward γ_t x₀)")
+        bridge_introduction(active, walk_rule)
     if t == 0:
         st.warning("Move t above 0: at t = 0 no step has been taken yet.")
         return
-    x0, x_t, walks = bridge_controls(paths, t)
+    with shared.folded("bridge_controls"):
+        x0, x_t, walks = bridge_controls(paths, t)
     est = last_step(active.key, model, x0, x_t, t, walks)
     if est.kept == 0:
         st.warning(f"None of the {walks:,} walks from x_0 ended near this x_t: it is very "
@@ -459,6 +470,7 @@ def lost_in_noise_bullets(check: BridgeCheck, walks: int) -> list[str]:
 
 active = shared.active_model()
 st.title("1. Random walks: how data becomes noise")
-introduction(active.model)
+if not shared.presenting():
+    introduction(active.model)
 count, seed = walk_controls()
 forward_process(active, count, seed)

@@ -72,7 +72,7 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
     shared.forget_if_invalid("steps", lambda v: v in choices)
     shared.forget_if_invalid("n", lambda v: v in POINT_COUNTS)  # ?n= is shared with page 4
     shared.forget_if_invalid("denoiser", lambda v: v in DENOISERS)  # page 4 offers more
-    choice_col, kind_col = st.columns([3, 2])
+    choice_col, kind_col = shared.folded("sampling_choices").columns([3, 2])
     with choice_col:
         sampler = shared.url_selectbox("Sampler", "sampler", SAMPLER_CHOICES, "all",
                                        widget=st.radio, horizontal=True,
@@ -96,11 +96,11 @@ def controls(model: TrainedModel) -> tuple[str, str, int, int, int, bool]:
                                           "Each step asks the network once per point. "
                                           "DDPM and its no-noise twin want many; DDIM "
                                           "copes with few.")
-    with n_col:
+    with n_col, shared.folded("sampling_n"):
         n = shared.url_selectbox("Points", "n", POINT_COUNTS, DEFAULT_N)
-    with seed_col:
+    with seed_col, shared.folded("sampling_seed"):
         seed = shared.url_seed_input("Which starting noise (and which injected noise) is drawn.")
-    with x0_col:
+    with x0_col, shared.folded("sampling_x0"):
         show_x0_hat = st.checkbox("Show x̂₀", key="show_x0_hat",
                                   help="Draw the network's guess x̂₀ (green) at each step: "
                                        "where each point is heading.")
@@ -412,7 +412,10 @@ def reverse_process(active: shared.Active) -> None:
         "Leave out the fresh noise (DDPM, no noise): where will the points end up?", answer,
         "sampling")
     plotly_frame.show(fig, key="chart_sampling",
-                      alt=animation_alt(results, model, steps, n, data_spread))
+                      alt=animation_alt(results, model, steps, n, data_spread),
+                      frame=shared.url_frame(model.schedule.T), frame_in_link=True)
+    if shared.presenting():  # the figure and its steps alone
+        return
     gif_download(active, chosen, kind, steps, n, seed)
     for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
         with column:
@@ -431,8 +434,10 @@ def reverse_process(active: shared.Active) -> None:
 
 active = shared.active_model()
 st.title("3. Sampling: from noise back to data")
-introduction()
+if not shared.presenting():
+    introduction()
 reverse_process(active)
-maths_expander()  # the same for every control: outside the fragment, sent once
-words_expander()
+if not shared.presenting():
+    maths_expander()  # the same for every control: outside the fragment, sent once
+    words_expander()
 sampling_views.warm_in_background(active)

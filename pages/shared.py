@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import checkpoints, claims, metrics, under_conditioned
+from explainer import checkpoints, claims, metrics, under_conditioned, views
 from explainer.claims import SampleNumbers
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, field_agreement, grid_field
@@ -192,6 +192,196 @@ def url_slider(label: str, key: str, lo: float, hi: float, default: float,
     show_url_note(key, value, kind(default))
     write_url(key, value, kind(default))
     return value
+
+
+# ---------------------------------------------------------------- views: scope, present, link
+
+OPEN_PAGE_KEY = "_open_page"  # session_state: the url_path of the page this session shows
+PRESENT_KEY = views.PRESENT_PARAM  # session_state: the presentation switch (a toggle)
+SHOW_KEY = views.SHOW_PARAM  # session_state: the figure the presentation view shows
+
+
+def open_page(page: str) -> None:
+    """Before `page` (its url_path) runs: scope the URL and the controls to it.
+
+    Streamlit keeps session_state by key across pages, and several pages give their own
+    control the same key (n, t, seed, w...): the value a page's control had stays under
+    its key, the next page's control of that key picks it up and writes it into that
+    page's link (Sampling's Points = 250 became Guidance's ?n=250). So when the session
+    moves to another page, every page-owned key is forgotten (the new page starts from
+    its link, or its defaults), and the parameters the page does not own leave the URL.
+    """
+    previous = st.session_state.get(OPEN_PAGE_KEY)
+    if previous is not None and previous != page:
+        for name in views.page_scoped_params():
+            # A value the address still holds from the previous page goes too (a
+            # browser's page link starts afresh; st.switch_page may carry the query).
+            if name in st.session_state and st.query_params.get(name) == str(
+                    st.session_state[name]):
+                del st.query_params[name]
+            for key in (name, _note_key(name), f"_{name}_position"):
+                st.session_state.pop(key, None)
+    st.session_state[OPEN_PAGE_KEY] = page
+    for name in views.foreign_params(tuple(st.query_params.keys()), page):
+        del st.query_params[name]
+
+
+def seed_presentation() -> None:
+    """Before the navigation is drawn (on top of the page when presenting): the switch's
+    first value, from the link's ?present=."""
+    seed_from_url(PRESENT_KEY, False, views.parse_present)
+
+
+def current_page() -> str:
+    return st.session_state.get(OPEN_PAGE_KEY, "")
+
+
+def presenting() -> bool:
+    """Whether this session shows the presentation view (?present=1)."""
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def shows(figure: str) -> bool:
+    """Whether the page draws `figure` (an id of its views.PAGE_VIEWS entry): always,
+    but in the presentation view only the one chosen."""
+    return not presenting() or st.session_state.get(SHOW_KEY) == figure
+
+
+FOLD_PREFIX = "folded_"  # container keys the presentation view hides (PRESENTATION_CSS)
+
+
+def folded(name: str) -> Any:
+    """A container the presentation view folds away (by CSS, through its key's class):
+    the controls in it are still drawn, so they keep their values and their link."""
+    return st.container(key=f"{FOLD_PREFIX}{name}")
+
+
+def _presentation_switch() -> None:
+    st.toggle("Presentation view", key=PRESENT_KEY,
+              help="Large type, one figure at a time with its key control, the sidebar "
+                   "and the explanations folded away: for a projector. The link keeps it.")
+    show_url_note(PRESENT_KEY, presenting(), False)
+    if presenting():
+        st.query_params[views.PRESENT_PARAM] = "1"
+    elif views.PRESENT_PARAM in st.query_params:
+        del st.query_params[views.PRESENT_PARAM]
+
+
+def view_bar(page: str) -> None:
+    """Every page: the presentation switch and the copy-link button (in the sidebar; in
+    the presentation view a bar above the page, with the figure selector)."""
+    figures = views.page_view(page).figures
+    if not presenting():
+        with st.sidebar:
+            _presentation_switch()
+            copy_link_button()
+        if SHOW_KEY in st.query_params:  # only the presentation view picks a figure
+            del st.query_params[SHOW_KEY]
+        st.session_state.pop(SHOW_KEY, None)
+        return
+    st.html(f"<style>{PRESENTATION_CSS}</style>")
+    columns = st.columns([5, 2, 2], vertical_alignment="center")
+    with columns[0]:
+        if len(figures) > 1:
+            titles = {f.id: f.title for f in figures}
+            url_selectbox("Figure", SHOW_KEY, list(titles), figures[0].id,
+                          widget=st.segmented_control, format_func=titles.get,
+                          label_visibility="collapsed", required=True)
+        elif figures:
+            st.session_state[SHOW_KEY] = figures[0].id
+            st.markdown(f"**{figures[0].title}**")
+    with columns[1]:
+        copy_link_button()
+    with columns[2]:
+        _presentation_switch()
+
+
+# What the presentation view changes on the page (the chart component enlarges the
+# charts' type and fits them to the screen itself: pages/plotly_frame.py).
+PRESENTATION_CSS = """
+html { font-size: 20px; }
+[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl],
+[data-testid=stExpandSidebarButton], [data-testid=stExpander] { display: none; }
+.stMainBlockContainer { padding-top: 3.2rem; padding-bottom: 1rem; max-width: none; }
+.stMainBlockContainer h1 { display: none; }
+[data-testid=stVerticalBlock] { gap: 0.6rem; }
+[class*="st-key-folded_"], .stMainBlockContainer hr { display: none; }
+"""
+
+_COPY_LINK_HTML = """
+<style>
+  body { margin: 0; font-family: "Source Sans Pro", sans-serif; display: flex;
+         flex-wrap: wrap; align-items: center; gap: 4px 6px; padding: 1px; }
+  button { font: inherit; font-size: 15px; padding: 5px 10px; border-radius: 8px;
+           border: 1px solid rgba(49, 51, 63, 0.25); background: white; cursor: pointer;
+           white-space: nowrap; }
+  #link { flex: 1 0 100%; order: 3; min-width: 0; font-size: 12px; }
+  #link[hidden] { display: none; }
+  #done { font-size: 13px; white-space: nowrap; }
+</style>
+<button id="copy" title="Copies the address of this page with all its settings">
+  Copy link to this view</button>
+<input id="link" readonly hidden aria-label="Link to this view">
+<span id="done"></span>
+<script>
+// The address bar holds the page's settings (pages/shared.py keeps it scoped to the
+// page); the animation frame lives in the chart, which reports it on the parent window
+// (assets/plotly_frame/index.html).
+const FRAME_CHART = __FRAME_CHART__, FRAME_PARAM = __FRAME_PARAM__;
+function viewLink() {
+  const url = new URL(window.parent.location.href);
+  const frames = window.parent.explainerFrames || {};
+  if (FRAME_CHART) {
+    const frame = frames[FRAME_CHART];
+    if (frame === undefined || frame === null) url.searchParams.delete(FRAME_PARAM);
+    else url.searchParams.set(FRAME_PARAM, frame);
+  }
+  return url.href;
+}
+document.getElementById("copy").addEventListener("click", async () => {
+  const link = viewLink(), box = document.getElementById("link"),
+        done = document.getElementById("done");
+  box.value = link;
+  box.hidden = false;
+  try {
+    await navigator.clipboard.writeText(link);
+    done.textContent = "copied";
+  } catch (err) {  // no clipboard API (e.g. plain http to another machine): select it
+    box.select();
+    done.textContent = document.execCommand("copy") ? "copied" : "select and copy";
+  }
+});
+</script>
+"""
+
+
+def copy_link_button() -> None:
+    """A button that copies the link to this view: the address (the page's settings) and,
+    on a page with an animation, the frame it shows (views.FRAME_PARAM)."""
+    page = current_page()
+    chart = FRAME_CHARTS.get(page, "") if views.FRAME_PARAM in views.owned_params(page) else ""
+    html = (_COPY_LINK_HTML.replace("__FRAME_CHART__", repr(chart))
+            .replace("__FRAME_PARAM__", repr(views.FRAME_PARAM)))
+    st.iframe(html, height="content")
+
+
+# The chart whose animation frame goes into a page's link (see plotly_frame.show's frame).
+FRAME_CHARTS = {"sampling": "chart_sampling", "guidance": "chart_guided_samples"}
+
+
+def url_frame(T: int) -> str | None:
+    """The animation frame of the page's link (?frame=<t>, a whole number in 0..T), for
+    the chart to show first; a bad value is dropped with a note."""
+    raw = st.query_params.get(views.FRAME_PARAM)
+    if raw is None:
+        return None
+    try:
+        return str(parse_number(0, T, int)(raw))
+    except ValueError as exc:
+        st.warning(f"The link's {literal(f'frame={shortened(raw)}')} was not used ({exc}); "
+                   "showing the animation's end.", icon="🔗")
+        del st.query_params[views.FRAME_PARAM]
+        return None
 
 
 # ---------------------------------------------------------------- the active model
@@ -399,13 +589,18 @@ def cached_trajectory(model_key: str, _model: TrainedModel, kind: str, sampler: 
 
 
 def sentence(text: str) -> None:
-    """The one sentence under a figure that says in numbers what it shows right now."""
+    """The one sentence under a figure that says in numbers what it shows right now
+    (folded away, like every explanation, in the presentation view)."""
+    if presenting():
+        return
     st.markdown(f"**What you see:** {text}")
 
 
 def what_you_see(bullets: Sequence[str], heading: str = "") -> None:
     """What a figure shows right now, as short bullets of measured numbers (one block, so
     it reads as one "What you see" like `sentence`); `heading` follows the label."""
+    if presenting():
+        return
     st.markdown(f"**What you see:**{' ' + heading if heading else ''}\n"
                 + "\n".join(f"- {b}" for b in bullets))
 
@@ -414,6 +609,8 @@ def predict_then_look(question: str, answer: str | Callable[[], str], key: str) 
     """A question the student answers in their head before moving a control; the answer
     (computed for the current choice by the caller) shows only on request. A callable
     answer is computed only then (it may need numbers the page has not made yet)."""
+    if presenting():
+        return
     with st.container(border=True):
         st.markdown(f"**Predict, then look:** {question}")
         if st.toggle("Show the answer", key=f"_predict_{key}"):

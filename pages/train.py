@@ -552,7 +552,7 @@ def upload_section(disabled: bool) -> None:
 
 def page() -> None:
     st.title("7. Train your own")
-    st.markdown(
+    (shared.folded("train_introduction") if shared.presenting() else st).markdown(
         "Everything so far used a model trained in advance. Here you train one yourself, "
         "live: pick the data, the noise process, how long to train and how big the network "
         "is, and press **Train**. The loss curve shows the network getting better at "

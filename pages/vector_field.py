@@ -271,17 +271,20 @@ def field_view(active: shared.Active) -> None:
         t = shared.url_t_slider("Step t: how much noise", model.schedule.T, allow_zero=False,
                                 default_fraction=0.1, spacing=model.schedule.time_spacing,
                                 sigma=model.schedule.sigma)
-    with view_col:
+    with view_col, shared.folded("vector_field_view"):
         view = shared.url_selectbox("View", "view", VIEWS, VIEWS[0], widget=st.radio,
                                     horizontal=True)
-    with size_col:
+    with size_col, shared.folded("vector_field_grid"):
         size = shared.url_selectbox("Grid", "grid", GRID_SIZES, 24,
                                     format_func=lambda n: f"{n} x {n}")
-    st.caption("Arrows: the denoising direction α_t x̂₀ − x_t, which way back to the data, "
-               "all drawn the same length; colour = its length. Grey dots: the training "
-               "data. Pink rings: the arrows the first bullets below are about.")
+    if not shared.presenting():
+        st.caption("Arrows: the denoising direction α_t x̂₀ − x_t, which way back to the "
+                   "data, all drawn the same length; colour = its length. Grey dots: the "
+                   "training data. Pink rings: the arrows the first bullets below are about.")
     numbers = field_numbers(active.key, model, t, size)
-    if view == "overlay":
+    if not shared.shows("fields"):
+        pass
+    elif view == "overlay":
         figure_col, text_col = st.columns([3, 2])
         with figure_col:
             overlay(model, t, size, active.key)
@@ -301,6 +304,10 @@ def field_view(active: shared.Active) -> None:
         "Look at the ringed arrows. When you drag t to T, will they point at the nearest "
         "training point, or at the middle of the data?",
         ends_answer(model, size, active.key), key="vector_field_ends")
+    if shared.presenting():
+        if shared.shows("error"):
+            angle_error(model, t, size, numbers)
+        return
     st.subheader("How close is the network to the exact answer?")
     error_col, text_col = st.columns([3, 2])
     with error_col:
@@ -318,5 +325,6 @@ def field_view(active: shared.Active) -> None:
 
 active = shared.active_model()
 st.title("2. The vector field: which way back to the data")
-explanation(active.model)
+if not shared.presenting():
+    explanation(active.model)
 field_view(active)

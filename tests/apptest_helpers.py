@@ -43,6 +43,8 @@ def open_page(page: str, state: Mapping[str, object] | None = None, /,
     at.run()
     for key, value in (state or {}).items():
         at.session_state[key] = value
+    for key, value in params.items():  # Home drops the page's own (shared.open_page)
+        at.query_params[key] = value
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
