@@ -7,7 +7,7 @@ st.set_page_config(page_title="Diffusion models, explained in 2D", page_icon="ðŸ
 
 from explainer import shutdown  # noqa: E402
 from pages import home as home_page  # noqa: E402
-from pages import sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
+from pages import lesson_bar, sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
 
 # Stopping the server while a student's run or the warming computes must not abort it.
 shutdown.guard_exit(("ScriptRunner.", sampling_views.WARM_THREAD_PREFIX),
@@ -32,12 +32,14 @@ PAGES = [
 
 
 def home() -> None:
-    home_page.render(PAGES)
+    home_page.render(PAGES, by_url_path)
 
 
-navigation = st.navigation(
-    [st.Page(home, title="Home", icon=":material/home:", default=True)]
-    + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
+pages = ([st.Page(home, title="Home", icon=":material/home:", default=True)]
+         + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
+by_url_path = {page.url_path: page for page in pages}  # lesson steps name pages by url_path
+navigation = st.navigation(pages)
+lesson_bar.bar(navigation.url_path, by_url_path)  # while the link names a lesson
 shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
 navigation.run()
 # After the page: the server's first visitor starts making the sampling page's views of the
