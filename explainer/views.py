@@ -77,8 +77,9 @@ Spec = Choice | Number | Text
 
 
 def shown(value: Any, width: int = 40) -> str:
-    """A value for a one-line message: quoted if a string, shortened."""
-    text = repr(value) if isinstance(value, str) else str(value)
+    """A value for a one-line message, as TOML writes it (quoted if a string), shortened."""
+    text = (repr(value) if isinstance(value, str) else str(value).lower()
+            if isinstance(value, bool) else str(value))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -140,7 +141,7 @@ def check_view(page: str, settings: Mapping[str, Any]) -> dict[str, Value]:
     for name, value in settings.items():
         if name not in known:
             names = ", ".join(known) or "none"
-            raise ValueError(f"settings.{shown(name)} is not a setting of page "
+            raise ValueError(f"settings: {shown(name)} is not a setting of page "
                              f"{page or 'Home'!r} (it has: {names})")
         try:
             checked[name] = known[name].check(value)

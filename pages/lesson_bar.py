@@ -127,24 +127,47 @@ def bar(page: str, pages: Mapping[str, StreamlitPage]) -> None:
         st.warning(note, icon=":material/link_off:")
     n = len(lesson.steps)
     with st.container(border=True, key="lesson_bar"):
-        back_col, text_col, next_col = st.columns([1, 6, 1], vertical_alignment="center")
-        with text_col:
-            st.markdown(f"**Step {k} of {n}**")
-            st.text(lesson.steps[k - 1].narration)  # the teacher's words: never markup
+        st.markdown(f"**Step {k} of {n}**")
+        st.text(lesson.steps[k - 1].narration)  # the teacher's words: never markup
+        again = False
+        if left_the_step(lesson.steps[k - 1], page):
+            note_col, again_col = st.columns([3, 1], vertical_alignment="center")
+            with note_col:
+                st.caption(f"This view is no longer step {k}'s (another page, or changed "
+                           "settings): the line above is about the step's own view.")
+            with again_col:
+                again = st.button(f"Back to step {k}", key="lesson_again",
+                                  icon=":material/undo:", width="stretch")
+        back_col, next_col, link_col, exit_col = st.columns(4)
         with back_col:
             back = st.button("Previous", key="lesson_previous", icon=":material/arrow_back:",
                              disabled=k == 1, shortcut="PageUp", width="stretch")
         with next_col:
             forward = st.button("Next", key="lesson_next", icon=":material/arrow_forward:",
                                 disabled=k == n, shortcut="PageDown", width="stretch")
-        link_col, exit_col = st.columns([6, 1], vertical_alignment="center")
-        with link_col:
+        with link_col, st.popover("Link to this step", icon=":material/link:",
+                                  width="stretch"):
             st.code(full_link(lesson, k, page), language=None, wrap_lines=True)
         with exit_col:
-            st.button("Exit lesson", key="lesson_exit", on_click=exit_lesson,
-                      width="stretch")
-    if back or forward:
-        go_to(lesson, k - 1 if back else k + 1, pages)
+            st.button("Exit lesson", key="lesson_exit", icon=":material/close:",
+                      on_click=exit_lesson, width="stretch")
+    if back or forward or again:
+        go_to(lesson, k - 1 if back else k + 1 if forward else k, pages)
+
+
+def left_the_step(step: lessons.Step, page: str) -> bool:
+    """Whether the user has moved away from the step's view: another page, a control of
+    the step changed (its value in session state), or a parameter the step leaves at its
+    default set in the link (the pages write their non-default values there)."""
+    if step.page != page:
+        return True
+    expected = step.query()
+    if any(st.session_state.get(name, value) != value
+           for name, value in step.settings.items()):
+        return True
+    # A page leaves a default value out of the link: absent is always the step's value.
+    return any(st.query_params.get(name) not in (None, expected.get(name))
+               for name in views.params_of(page))
 
 
 # ---------------------------------------------------------------- Home: choosing a lesson
@@ -169,7 +192,7 @@ def lessons_section(pages: Mapping[str, StreamlitPage]) -> None:
                          icon=":material/play_arrow:"):
                 go_to(lesson, 1, pages)
     for problem in problems:
-        st.error("A lesson file given to the server could not be used:", icon="✋")
+        st.error("A lesson file given to the server could not be used:", icon=":material/error:")
         st.text(problem)
     upload(pages)
 
@@ -180,9 +203,12 @@ def upload(pages: Mapping[str, StreamlitPage]) -> None:
             "Write a lesson as a small text file: a `title`, then one `[[steps]]` table "
             "per step with its `page`, a one-line `narration`, and the page's settings in "
             "`[steps.settings]` (the names a page's link uses, e.g. `t`, `w`, `sampler`). "
-            "The shipped lesson, `assets/lessons/seed.toml`, is an example. At most "
-            f"{limits.MAX_LESSON_STEPS} steps, {limits.MAX_NARRATION_CHARS} characters of "
-            f"narration each, {limits.MAX_LESSON_BYTES // 1024} KB in all.")
+            f"At most {limits.MAX_LESSON_STEPS} steps, {limits.MAX_NARRATION_CHARS} "
+            f"characters of narration each, {limits.MAX_LESSON_BYTES // 1024} KB in all.")
+        st.download_button("The shipped lesson's file, as an example",
+                           (lessons.SHIPPED_DIR / "seed.toml").read_bytes(),
+                           file_name="seed.toml", mime="application/toml",
+                           icon=":material/download:")
         file = st.file_uploader("Lesson file", type=["toml"], key=UPLOADER_KEY)
         if file is None:
             return
@@ -190,7 +216,7 @@ def upload(pages: Mapping[str, StreamlitPage]) -> None:
         try:
             lesson = lessons.parse_bytes(data, lessons.upload_id(data))
         except LessonError as exc:
-            st.error("This lesson file cannot be used:", icon="✋")
+            st.error("This lesson file cannot be used:", icon=":material/error:")
             st.text(str(exc))
             return
         shelf().put(lesson)

@@ -112,7 +112,7 @@ def test_a_link_value_is_escaped() -> None:
     (bad('page = "sampling"\nnarration = "n"\nshow = "a b"'), "step 1: show 'a b' is not"),
     (bad('page = "sampling"\nnarration = "n"\nsettings = 3'), "step 1: settings must be a table"),
     (bad('page = "sampling"\nnarration = "n"\n[steps.settings]\nw = 3'),
-     "step 1: settings.'w' is not a setting of page 'sampling'"),
+     "step 1: settings: 'w' is not a setting of page 'sampling'"),
     (bad('page = "sampling"\nnarration = "n"\n[steps.settings]\nsampler = "fast"'),
      "step 1: settings.sampler: 'fast' is not one of 'all', 'ddpm'"),
     (bad('page = "sampling"\nnarration = "n"\n[steps.settings]\nn = "1000"'),
@@ -124,7 +124,7 @@ def test_a_link_value_is_escaped() -> None:
     (bad('page = "random_walks"\nnarration = "n"\n[steps.settings]\nt = 2.5'),
      "step 1: settings.t: 2.5 is not a whole number"),
     (bad('page = "random_walks"\nnarration = "n"\n[steps.settings]\nt = true'),
-     "step 1: settings.t: True is not a number"),
+     "step 1: settings.t: true is not a number"),
     (bad('page = "random_walks"\nnarration = "n"\n[steps.settings]\nt = 201'),
      "step 1: settings.t: 201 is more than T = 200 of the ddpm process"),
     (bad('page = "vector_field"\nnarration = "n"\n[steps.settings]\nt = 0'),
@@ -136,7 +136,7 @@ def test_a_link_value_is_escaped() -> None:
     (bad('page = "prompts"\nnarration = "n"\n[steps.settings]\nprompt = "a\\nb"'),
      "step 1: settings.prompt: has a line break"),
     (bad('page = ""\nnarration = "n"\n[steps.settings]\ndataset = "moons"'),
-     "step 1: settings.'dataset' is not a setting of page 'Home'"),
+     "step 1: settings: 'dataset' is not a setting of page 'Home'"),
 ])
 def test_a_bad_file_gets_one_line_naming_the_step_and_the_field(text: str,
                                                                  message: str) -> None:

@@ -72,6 +72,19 @@ def test_next_and_previous_move_between_steps_with_no_leftover_settings() -> Non
     assert_on_step(at, SEED, 4)
 
 
+def test_a_changed_view_is_flagged_and_back_to_the_step_restores_it() -> None:
+    at = open_step(SEED, 5)  # the vector field at t = 2
+    assert "no longer step" not in page_text(at)
+    ui.move(at, "t", 200)
+    assert "This view is no longer step 5's" in page_text(at)
+    at.button(key="lesson_again").click().run()
+    assert_on_step(at, SEED, 5)
+    assert "no longer step" not in page_text(at)
+    at.radio(key="view").set_value("overlay").run()  # a setting the step leaves at default
+    at.run()  # the bar reads the link the page wrote on the previous run
+    assert "This view is no longer step 5's" in page_text(at)
+
+
 def test_the_ends_of_a_lesson_and_exit() -> None:
     at = open_step(SEED, 1)
     assert at.button(key="lesson_previous").disabled
