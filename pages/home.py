@@ -192,8 +192,8 @@ def render(pages: Sequence[tuple[str, str, str, str]],
     st.title("Diffusion models, explained in 2D")
     introduction(shared.pretrained_active(shared.DEFAULT_DATASET, shared.DEFAULT_PROCESS))
     way_through(pages)
-    lesson_bar.lessons_section(by_url_path)
     algorithms()
+    lesson_bar.lessons_section(by_url_path)
     st.caption("Based on the seed article 'Diffusion Models: An Intuitive Understanding' "
                "and the Welch Labs video on the 3Blue1Brown channel. Pretrained models ship "
                "with the app, so every page works at once.")

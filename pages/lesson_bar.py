@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from explainer import lessons, limits, views
-from explainer.lessons import LESSON_PARAM, STEP_PARAM, Lesson, LessonError
+from explainer.lessons import LESSON_PARAM, PRESENT_PARAM, STEP_PARAM, Lesson, LessonError
 from pages import shared
 
 LOG = logging.getLogger(__name__)
@@ -73,11 +73,15 @@ def find(lesson_id: str) -> Lesson | None:
 # ---------------------------------------------------------------- moving between steps
 
 def go_to(lesson: Lesson, k: int, pages: Mapping[str, StreamlitPage]) -> None:
-    """Open step k: its page, with exactly its settings (nothing of the previous view)."""
+    """Open step k: its page, with exactly its settings (nothing of the previous view),
+    in the presentation view if the step asks for it or the current view is in it."""
     for key in LINK_KEYS:
         st.session_state.pop(key, None)
         st.session_state.pop(f"_url_note_{key}", None)
-    st.switch_page(pages[lesson.steps[k - 1].page], query_params=lesson.query(k))
+    query = lesson.query(k)
+    if st.query_params.get(PRESENT_PARAM) == "1":  # a teacher presenting stays presenting
+        query.setdefault(PRESENT_PARAM, "1")
+    st.switch_page(pages[lesson.steps[k - 1].page], query_params=query)
 
 
 def exit_lesson() -> None:
@@ -174,7 +178,7 @@ def left_the_step(step: lessons.Step, page: str) -> bool:
 
 def lessons_section(pages: Mapping[str, StreamlitPage]) -> None:
     """Home's list of lessons with a start button each, and the teacher's upload."""
-    st.header("Lessons")
+    st.subheader("Lessons: the pages as a story, step by step")
     st.markdown("A lesson walks through the pages in order: each step opens a page at the "
                 "settings it needs, with one line saying what to look at. Move with "
                 "**Previous** / **Next** at the top of the page, or the **PageUp** / "
@@ -198,30 +202,34 @@ def lessons_section(pages: Mapping[str, StreamlitPage]) -> None:
 
 
 def upload(pages: Mapping[str, StreamlitPage]) -> None:
-    with st.expander("Load your own lesson (a TOML file)"):
+    st.markdown("**Your own lesson**")
+    about, box = st.columns([3, 2])
+    with about:
         st.markdown(
-            "Write a lesson as a small text file: a `title`, then one `[[steps]]` table "
-            "per step with its `page`, a one-line `narration`, and the page's settings in "
-            "`[steps.settings]` (the names a page's link uses, e.g. `t`, `w`, `sampler`). "
-            f"At most {limits.MAX_LESSON_STEPS} steps, {limits.MAX_NARRATION_CHARS} "
-            f"characters of narration each, {limits.MAX_LESSON_BYTES // 1024} KB in all.")
+            "Write a lesson as a small text file (TOML): a `title`, then one `[[steps]]` "
+            "table per step with its `page`, a one-line `narration`, and the page's "
+            "settings in `[steps.settings]` (the names a page's link uses, e.g. `t`, `w`, "
+            f"`sampler`). At most {limits.MAX_LESSON_STEPS} steps, "
+            f"{limits.MAX_NARRATION_CHARS} characters of narration each, "
+            f"{limits.MAX_LESSON_BYTES // 1024} KB in all.")
         st.download_button("The shipped lesson's file, as an example",
                            (lessons.SHIPPED_DIR / "seed.toml").read_bytes(),
                            file_name="seed.toml", mime="application/toml",
                            icon=":material/download:")
-        file = st.file_uploader("Lesson file", type=["toml"], key=UPLOADER_KEY)
-        if file is None:
-            return
-        data = file.getvalue()
-        try:
-            lesson = lessons.parse_bytes(data, lessons.upload_id(data))
-        except LessonError as exc:
-            st.error("This lesson file cannot be used:", icon=":material/error:")
-            st.text(str(exc))
-            return
-        shelf().put(lesson)
-        ids = st.session_state.setdefault(MY_LESSONS_KEY, [])
-        if lesson.id not in ids:
-            ids.append(lesson.id)
-            st.rerun()  # list it with the others, with its start button
-        st.success(f"Loaded, listed above: {len(lesson.steps)} steps.", icon="✅")
+    with box:
+        file = st.file_uploader("Load a lesson file", type=["toml"], key=UPLOADER_KEY)
+    if file is None:
+        return
+    data = file.getvalue()
+    try:
+        lesson = lessons.parse_bytes(data, lessons.upload_id(data))
+    except LessonError as exc:
+        st.error("This lesson file cannot be used:", icon=":material/error:")
+        st.text(str(exc))
+        return
+    shelf().put(lesson)
+    ids = st.session_state.setdefault(MY_LESSONS_KEY, [])
+    if lesson.id not in ids:
+        ids.append(lesson.id)
+        st.rerun()  # list it with the others, with its start button
+    st.success(f"Loaded, listed above: {len(lesson.steps)} steps.", icon=":material/check:")

@@ -85,6 +85,16 @@ def test_a_changed_view_is_flagged_and_back_to_the_step_restores_it() -> None:
     assert "This view is no longer step 5's" in page_text(at)
 
 
+def test_the_presentation_view_stays_on_from_step_to_step() -> None:
+    at = ui.open_page("pages/vector_field.py", **SEED.query(4), present="1")
+    at.button(key="lesson_next").click().run()
+    assert_on_step(at, SEED, 5)
+    assert param(at, "present") == "1"
+    plain = open_step(SEED, 4)
+    plain.button(key="lesson_next").click().run()
+    assert "present" not in plain.query_params
+
+
 def test_the_ends_of_a_lesson_and_exit() -> None:
     at = open_step(SEED, 1)
     assert at.button(key="lesson_previous").disabled

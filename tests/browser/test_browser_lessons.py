@@ -90,7 +90,7 @@ def test_a_step_link_opens_the_step_in_a_new_browser(page: Page, base_url: str) 
 def test_a_teachers_upload_on_home(page: Page, base_url: str, tmp_path: Path,
                                    screenshot_dir: Path) -> None:
     open_page(page, base_url + "/")
-    page.get_by_text("Load your own lesson (a TOML file)").click()
+    page.get_by_text("Your own lesson", exact=True).scroll_into_view_if_needed()
     bad = tmp_path / "bad.toml"
     bad.write_text('title = "Bad"\n[[steps]]\npage = "sampling"\nnarration = "n"\n'
                    '[steps.settings]\nw = "<b>3</b>"\n')
