@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -50,13 +51,14 @@ def server_lessons() -> tuple[dict[str, Lesson], tuple[str, ...]]:
     args, found, problems = sys.argv[1:], {}, []
     paths = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == SERVER_FLAG]
     for path in paths:
+        name = Path(path).name  # visitors see the file's name, never a server path
         try:
             lesson = lessons.load(path)
         except LessonError as exc:
-            problems.append(f"{path}: {exc}")
+            problems.append(f"{name}: {exc}")
             continue
         if lesson.id in shipped():
-            problems.append(f"{path}: the name {lesson.id!r} is a shipped lesson's; rename "
+            problems.append(f"{name}: the name {lesson.id!r} is a shipped lesson's; rename "
                             "the file")
             continue
         found[lesson.id] = lesson

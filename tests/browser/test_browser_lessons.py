@@ -131,8 +131,9 @@ def test_a_lesson_file_given_to_the_server(browser: object, tmp_path: Path) -> N
         open_page(page, server.url + "/")
         page.get_by_text("Class one (1 steps)").wait_for()
         assert page.get_by_text("A lesson file given to the server could not be used:").count()
-        assert page.get_by_text(f"{broken}: step 1: page 'foo' is not one of",
+        assert page.get_by_text("broken.toml: step 1: page 'foo' is not one of",
                                 exact=False).count() == 1
+        assert str(tmp_path) not in page.locator("[data-testid=stMain]").inner_text()
         page.locator(".st-key-lesson_start_class-one button").click()
         page.wait_for_function("() => { const b = document.querySelector('.st-key-lesson_bar');"
                                " return b && b.innerText.includes('Guidance at w = 2.'); }")
