@@ -133,7 +133,7 @@ def bar(page: str, pages: Mapping[str, StreamlitPage]) -> None:
         st.warning(note, icon=":material/link_off:")
     n = len(lesson.steps)
     with st.container(border=True, key="lesson_bar"):
-        st.markdown(f"**Step {k} of {n}**")
+        st.markdown(f"**Step {k} of {n}**, {where(lesson.steps[k - 1])}:")
         st.text(lesson.steps[k - 1].narration)  # the teacher's words: never markup
         again = False
         if left_the_step(lesson.steps[k - 1], page):
@@ -159,6 +159,14 @@ def bar(page: str, pages: Mapping[str, StreamlitPage]) -> None:
                       on_click=exit_lesson, width="stretch")
     if back or forward or again:
         go_to(lesson, k - 1 if back else k + 1 if forward else k, pages)
+
+
+def where(step: lessons.Step) -> str:
+    """The step's view in words, so that its narration is true as labelled even after
+    the user moves a control (a fragment's rerun does not redraw the bar)."""
+    settings = ", ".join(shared.literal(f"{name} = {views.url_text(value)}")
+                         for name, value in step.settings.items())
+    return f"at {settings}" if settings else "at the page's first view"
 
 
 def left_the_step(step: lessons.Step, page: str) -> bool:

@@ -42,7 +42,9 @@ def page_text(at: AppTest) -> str:
 def assert_on_step(at: AppTest, lesson: lessons.Lesson, k: int) -> None:
     """The bar shows step k, and the page uses exactly step k's settings."""
     step = lesson.steps[k - 1]
-    assert f"**Step {k} of {len(lesson.steps)}**" in [m.value for m in at.markdown]
+    assert f"**Step {k} of {len(lesson.steps)}**, at " in page_text(at)
+    for name, value in step.settings.items():  # the view the narration is about
+        assert f"`{name} = {views.url_text(value)}`" in page_text(at)
     assert step.narration in bar_text(at)
     assert param(at, "lesson") == lesson.id and param(at, "step") == str(k)
     for name, value in step.settings.items():
@@ -57,6 +59,8 @@ def test_each_shipped_step_shows_its_view_and_its_narrations_numbers(k: int) -> 
     said = page_text(at)
     for number in ui.numbers_in(SEED.steps[k - 1].narration):
         assert number in said, f"step {k}: {number} is not on the page"
+    at.run()  # the page has written its link: still the step's own view
+    assert "no longer step" not in page_text(at)
 
 
 def test_next_and_previous_move_between_steps_with_no_leftover_settings() -> None:
@@ -102,7 +106,7 @@ def test_the_ends_of_a_lesson_and_exit() -> None:
     assert last.button(key="lesson_next").disabled
     last.button(key="lesson_exit").click().run()
     assert "lesson" not in last.query_params and "step" not in last.query_params
-    assert not [m for m in last.markdown if m.value.startswith("**Step ")]
+    assert "**Step " not in page_text(last)
     assert last.session_state["w"] == SEED.steps[-1].settings["w"]  # the view stays
 
 
