@@ -39,9 +39,10 @@ pages = ([st.Page(home, title="Home", icon=":material/home:", default=True)]
          + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
 by_url_path = {page.url_path: page for page in pages}  # lesson steps name pages by url_path
 navigation = st.navigation(pages)
-lesson_bar.bar(navigation.url_path, by_url_path)  # while the link names a lesson
+lesson_note = lesson_bar.bar(navigation.url_path, by_url_path)  # while a link names a lesson
 shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
 navigation.run()
+lesson_note()  # after the page: its values are in the link
 # After the page: the server's first visitor starts making the sampling page's views of the
 # default model, so that a class reaching page 3 finds them ready (once per process).
 sampling_views.warm_in_background(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import streamlit as st
@@ -25,6 +25,7 @@ from pages import shared
 LOG = logging.getLogger(__name__)
 SERVER_FLAG = "--lesson"  # streamlit run app.py -- --lesson path.toml (repeatable)
 UPLOADER_KEY = "_lesson_upload"
+AGAIN_KEY = "_lesson_again"  # session_state: (lesson id, k) when "Back to step k" was clicked
 MY_LESSONS_KEY = "_my_lessons"  # session_state: ids of the lessons this session uploaded
 # Everything a step's link may set, and the slider memory url_t_slider keeps beside t.
 LINK_KEYS = (tuple(dict.fromkeys(name for page in views.PAGES for name in views.params_of(page)))
@@ -116,34 +117,30 @@ def full_link(lesson: Lesson, k: int, page: str) -> str:
     return root.rstrip("/") + "/" + relative
 
 
-def bar(page: str, pages: Mapping[str, StreamlitPage]) -> None:
-    """The lesson bar, when the link names a lesson (`page`: the url_path being shown)."""
+def bar(page: str, pages: Mapping[str, StreamlitPage]) -> Callable[[], None]:
+    """The lesson bar, when the link names a lesson (`page`: the url_path being shown).
+    Returns what to call after the page has run: the note if the view is no longer the
+    step's (only then are the page's values in the link)."""
     lesson_id = st.query_params.get(LESSON_PARAM)
     if lesson_id is None:
-        return
+        return lambda: None
     lesson = find(lesson_id)
     if lesson is None:
         st.warning(f"This link's lesson {shared.literal(shared.shortened(lesson_id))} is not "
                    "on this server (an uploaded lesson is kept until the server restarts): "
                    "the page is shown without it.", icon=":material/link_off:")
         exit_lesson()
-        return
+        return lambda: None
     k, note = step_number(lesson)
+    if st.session_state.pop(AGAIN_KEY, None) == (lesson.id, k):
+        go_to(lesson, k, pages)
     if note:
         st.warning(note, icon=":material/link_off:")
-    n = len(lesson.steps)
+    n, step = len(lesson.steps), lesson.steps[k - 1]
     with st.container(border=True, key="lesson_bar"):
-        st.markdown(f"**Step {k} of {n}**, {where(lesson.steps[k - 1])}:")
-        st.text(lesson.steps[k - 1].narration)  # the teacher's words: never markup
-        again = False
-        if left_the_step(lesson.steps[k - 1], page):
-            note_col, again_col = st.columns([3, 1], vertical_alignment="center")
-            with note_col:
-                st.caption(f"This view is no longer step {k}'s (another page, or changed "
-                           "settings): the line above is about the step's own view.")
-            with again_col:
-                again = st.button(f"Back to step {k}", key="lesson_again",
-                                  icon=":material/undo:", width="stretch")
+        st.markdown(f"**Step {k} of {n}**, {where(step)}:")
+        st.text(step.narration)  # the teacher's words: never markup
+        left_slot = st.empty()
         back_col, next_col, link_col, exit_col = st.columns(4)
         with back_col:
             back = st.button("Previous", key="lesson_previous", icon=":material/arrow_back:",
@@ -157,8 +154,23 @@ def bar(page: str, pages: Mapping[str, StreamlitPage]) -> None:
         with exit_col:
             st.button("Exit lesson", key="lesson_exit", icon=":material/close:",
                       on_click=exit_lesson, width="stretch")
-    if back or forward or again:
-        go_to(lesson, k - 1 if back else k + 1 if forward else k, pages)
+    if back or forward:
+        go_to(lesson, k - 1 if back else k + 1, pages)
+
+    def note_if_left() -> None:
+        if not left_the_step(step, page):
+            return
+        with left_slot.container():
+            note_col, again_col = st.columns([3, 1], vertical_alignment="center")
+            with note_col:
+                st.caption(f"This view is no longer step {k}'s (another page, or changed "
+                           "settings): the line above is about the step's own view.")
+            with again_col:
+                # A callback: the click is handled before the page runs again.
+                st.button(f"Back to step {k}", key="lesson_again", icon=":material/undo:",
+                          width="stretch", on_click=st.session_state.__setitem__,
+                          args=(AGAIN_KEY, (lesson.id, k)))
+    return note_if_left
 
 
 def where(step: lessons.Step) -> str:
