@@ -7,7 +7,7 @@ st.set_page_config(page_title="Diffusion models, explained in 2D", page_icon="ðŸ
 
 from explainer import shutdown  # noqa: E402
 from pages import home as home_page  # noqa: E402
-from pages import sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
+from pages import lesson_bar, sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
 
 # Stopping the server while a student's run or the warming computes must not abort it.
 shutdown.guard_exit(("ScriptRunner.", sampling_views.WARM_THREAD_PREFIX),
@@ -32,18 +32,20 @@ PAGES = [
 
 
 def home() -> None:
-    home_page.render(PAGES)
+    home_page.render(PAGES, by_url_path)
 
 
 shared.seed_presentation()  # the presentation view has the pages' links on top
-navigation = st.navigation(
-    [st.Page(home, title="Home", icon=":material/home:", default=True)]
-    + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES],
-    position="top" if shared.presenting() else "sidebar")
+pages = ([st.Page(home, title="Home", icon=":material/home:", default=True)]
+         + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
+by_url_path = {page.url_path: page for page in pages}  # lesson steps name pages by url_path
+navigation = st.navigation(pages, position="top" if shared.presenting() else "sidebar")
+lesson_note = lesson_bar.bar(navigation.url_path, by_url_path)  # while a link names a lesson
 shared.open_page(navigation.url_path)  # the page's own URL parameters, no other page's
 shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
 shared.view_bar(navigation.url_path)  # presentation switch, copy link (and figure picker)
 navigation.run()
+lesson_note()  # after the page: its values are in the link
 # After the page: the server's first visitor starts making the sampling page's views of the
 # default model, so that a class reaching page 3 finds them ready (once per process).
 sampling_views.warm_in_background(

@@ -59,6 +59,16 @@ MAX_GIF_PANELS              3            samplers side by side.
 MAX_GIF_PIXELS              256 M        frames x width x height: the encoder keeps
                                          every frame (one byte a pixel); the
                                          sampling page's default GIF is ~90 M.
+MAX_LESSON_BYTES            32 KB        a lesson file (explainer/lessons.py): 50
+                                         steps of 300-character narration and a few
+                                         settings are ~20 KB. Checked before decoding.
+MAX_LESSON_STEPS            50           steps of a lesson: a class hour, with room.
+MAX_NARRATION_CHARS         300          a step's narration: one line under the bar
+                                         (two sentences at most; the shipped lesson's
+                                         longest is ~200).
+MAX_LESSON_TITLE_CHARS      100          a lesson's title.
+MAX_SHELVED_LESSONS         64           uploaded lessons a server keeps behind their
+                                         links (least recently used dropped): ~2 MB.
 ==========================  ===========  ============================================
 
 Smaller bounds live where the value is read: the pages' controls and URL values offer
@@ -101,6 +111,11 @@ MAX_GIF_FRAMES = 1001
 MAX_GIF_POINTS = 10_000
 MAX_GIF_PANELS = 3
 MAX_GIF_PIXELS = 256 * 10**6
+MAX_LESSON_BYTES = 32 * 1024
+MAX_LESSON_STEPS = 50
+MAX_NARRATION_CHARS = 300
+MAX_LESSON_TITLE_CHARS = 100
+MAX_SHELVED_LESSONS = 64
 
 
 def shown(value: Any, width: int = 40) -> str:

@@ -3,11 +3,12 @@ the way through the pages, then the two algorithms with every symbol defined."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from explainer.datasets import fresh_points
 from explainer.fields import VIEW_EXTENT
@@ -16,7 +17,7 @@ from explainer.figures.home import round_trip_figure
 from explainer.guidance import Guidance
 from explainer.metrics import distance_to_data, spread
 from explainer.schedules import forward_paths, make_schedule
-from pages import plotly_frame, shared
+from pages import lesson_bar, plotly_frame, shared
 from pages.plotly_frame import SentFigure
 
 POINTS = 500  # points in the animation, each way
@@ -192,13 +193,15 @@ x_T \sim p_T \quad \text{(the prior, below)} \\
             "time $s < t$ in the same formulas.")
 
 
-def render(pages: Sequence[tuple[str, str, str, str]]) -> None:
+def render(pages: Sequence[tuple[str, str, str, str]],
+           by_url_path: Mapping[str, StreamlitPage]) -> None:
     st.title("Diffusion models, explained in 2D")
     introduction(shared.pretrained_active(shared.DEFAULT_DATASET, shared.DEFAULT_PROCESS))
     if shared.presenting():
         return
     way_through(pages)
     algorithms()
+    lesson_bar.lessons_section(by_url_path)
     st.caption("Based on the seed article 'Diffusion Models: An Intuitive Understanding' "
                "and the Welch Labs video on the 3Blue1Brown channel. Pretrained models ship "
                "with the app, so every page works at once.")
