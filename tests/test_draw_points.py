@@ -117,6 +117,7 @@ def bad_payloads() -> dict[str, tuple[object, str]]:
         "x a bool": (with_point(6, [True, 0.2, 0]), "x is not a number"),
         "nan": (with_point(8, [float("nan"), 0.2, 0]), "finite"),
         "infinite": (with_point(8, [0.1, float("-inf"), 0]), "finite"),
+        "huge whole x": (with_point(8, [10**400, 0.2, 0]), "x is ~10^400; every x and y"),
         "class not whole": (with_point(1, [0.1, 0.2, 1.5]), "class 1.5 is not one of"),
         "class a bool": (with_point(1, [0.1, 0.2, True]), "class True is not one of"),
         "class as text": (with_point(1, [0.1, 0.2, "0"]), "is not one of"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from browser_helpers import open_page, problems, screenshot_full, wait_charts, wait_idle
-from playwright.sync_api import ElementHandle, Page, expect
+from playwright.sync_api import ElementHandle, Page, WebSocket, expect
 
 pytestmark = pytest.mark.browser
 
@@ -22,22 +22,22 @@ DRAW = ("/train?train_dataset=your+data&train_budget=steps&train_steps=300"
 # The L: down the left side of the plane, then along the bottom (data coordinates).
 L_PATH = [(-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)]
 
-# Counts the script's runs from now on: Streamlit marks the app "running" during each.
-# Counted as the changes away from "running" (the records keep the old value; by the
-# time the observer is called a short run may be over).
-WATCH_RUNS_JS = """() => {
-  window.scriptRuns = 0;
-  const app = document.querySelector('[data-testid=stApp]');
-  new MutationObserver(records => records.forEach(r => {
-    if (r.oldValue === 'running') window.scriptRuns += 1;
-  })).observe(app, {attributes: true, attributeOldValue: true,
-                    attributeFilter: ['data-test-script-state']});
-}"""
-
 # x, y of a Plotly chart's traces called `name` as plain lists (_fullData: the arrays as
 # Plotly decoded them; gd.data may still hold the base64 typed-array specs).
 TRACE_XY_JS = """([gd, name]) => gd._fullData.filter(t => t.name === name)
   .map(t => [Array.from(t.x), Array.from(t.y)])"""
+
+
+def count_messages_to_server(page: Page) -> list[int]:
+    """[messages the page has sent to the server over its websocket]: each rerun of the
+    script (a click, a widget's new value) is one. Call before the page is opened."""
+    sent = [0]
+
+    def watch(ws: WebSocket) -> None:
+        ws.on("framesent", lambda _: sent.__setitem__(0, sent[0] + 1))
+
+    page.on("websocket", watch)
+    return sent
 
 
 def plane_frame(page: Page) -> ElementHandle:
@@ -77,6 +77,7 @@ def chart_traces(page: Page, selector: str, name: str) -> list[np.ndarray]:
 
 def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
+    sent = count_messages_to_server(page)
     open_page(page, DRAW)
     frame = plane_frame(page)
     inner = frame.content_frame()
@@ -94,7 +95,7 @@ def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> Non
     screenshot_full(page, screenshot_dir / "draw-0-too-few.png")
     inner.locator("button#clear").click()
 
-    page.evaluate(WATCH_RUNS_JS)
+    before = sent[0]
     drag(page, frame, L_PATH)
     drag(page, frame, [(0.9, 0.3), (0.9, 0.3)])  # a click: one point, the same class
     drawn = inner.evaluate("() => window.drawState.points")
@@ -104,14 +105,14 @@ def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> Non
     inner.locator("button#undo").click()  # the click's point goes again
     assert inner.evaluate("() => window.drawState.points") == drawn - 1
     drawn -= 1
-    assert page.evaluate("() => window.scriptRuns") == 0, "drawing reran the script"
+    assert sent[0] == before, "drawing sent messages to the server"
     screenshot_full(page, screenshot_dir / "draw-1-drawn.png")
 
     inner.locator("button#use").click()
     main = page.locator("[data-testid=stMain]")
     expect(main).to_contain_text(f"Your drawing: {drawn} points, one class", timeout=60_000)
     wait_idle(page)
-    assert page.evaluate("() => window.scriptRuns") >= 1
+    assert sent[0] > before  # "Use these points" did
     assert not problems(page), problems(page)
     data = chart_traces(page, ".st-key-train_own_preview .js-plotly-plot", "points")[0]
     assert len(data) == drawn
