@@ -192,6 +192,8 @@ def render(pages: Sequence[tuple[str, str, str, str]],
     st.title("Diffusion models, explained in 2D")
     introduction(shared.pretrained_active(shared.DEFAULT_DATASET, shared.DEFAULT_PROCESS))
     way_through(pages)
+    st.caption("Or follow the pages as one story, a line of narration per step: "
+               "**Lessons**, at the end of this page.")
     algorithms()
     lesson_bar.lessons_section(by_url_path)
     st.caption("Based on the seed article 'Diffusion Models: An Intuitive Understanding' "
