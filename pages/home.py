@@ -200,6 +200,8 @@ def render(pages: Sequence[tuple[str, str, str, str]],
     if shared.presenting():
         return
     way_through(pages)
+    st.caption("Or follow the pages as one story, a line of narration per step: "
+               "**Lessons**, at the end of this page.")
     algorithms()
     lesson_bar.lessons_section(by_url_path)
     st.caption("Based on the seed article 'Diffusion Models: An Intuitive Understanding' "
