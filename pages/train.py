@@ -426,8 +426,9 @@ def own_data_section(disabled: bool) -> Dataset | None:
 def own_data_preview() -> Dataset | None:
     kept: tuple[str | None, UserData] | None = st.session_state.get(OWN_DATA_KEY)
     if kept is None:
-        st.info("Draw at least 20 points and press **Use these points**, or upload a CSV "
-                "file of points, to train on them.", icon=":material/draw:")
+        st.info(f"Draw at least {limits.MIN_USER_POINTS} points and press **Use these "
+                "points**, or upload a CSV file of points, to train on them.",
+                icon=":material/draw:")
         return None
     name, own = kept
     data = own.dataset
