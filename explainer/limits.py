@@ -59,6 +59,10 @@ MAX_GIF_PANELS              3            samplers side by side.
 MAX_GIF_PIXELS              256 M        frames x width x height: the encoder keeps
                                          every frame (one byte a pixel); the
                                          sampling page's default GIF is ~90 M.
+MAX_CHART_DATA_BYTES        32 MB        a chart's data download (explainer/
+                                         chart_data.py): the largest, page 3's
+                                         trajectories of 3 x 2,000 points over 101
+                                         frames, is ~5 MB; made only when clicked.
 ==========================  ===========  ============================================
 
 Smaller bounds live where the value is read: the pages' controls and URL values offer
@@ -101,6 +105,7 @@ MAX_GIF_FRAMES = 1001
 MAX_GIF_POINTS = 10_000
 MAX_GIF_PANELS = 3
 MAX_GIF_PIXELS = 256 * 10**6
+MAX_CHART_DATA_BYTES = 32 * 2**20
 
 
 def shown(value: Any, width: int = 40) -> str:

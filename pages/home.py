@@ -16,7 +16,7 @@ from explainer.figures.home import round_trip_figure
 from explainer.guidance import Guidance
 from explainer.metrics import distance_to_data, spread
 from explainer.schedules import forward_paths, make_schedule
-from pages import plotly_frame, shared
+from pages import shared
 from pages.plotly_frame import SentFigure
 
 POINTS = 500  # points in the animation, each way
@@ -83,7 +83,7 @@ def introduction(active: shared.Active) -> None:
             "Images work the same way; they only live in a space with one axis per pixel "
             "instead of two. Press **▶ Play** under the figure.")
     with figure:
-        plotly_frame.show(trip.figure, key="chart_round_trip", alt=(
+        shared.chart(trip.figure, key="chart_round_trip", name=(trip.dataset,), alt=(
             f"Animation: {POINTS} points of the {trip.dataset} noised step by step until "
             f"t = {trip.T}, then new points made from noise back to t = 0."))
         shared.what_you_see(round_trip_bullets(trip))

@@ -133,8 +133,9 @@ def unpack(payload: bytes) -> dict:
     return spec
 
 
-def show(fig: go.Figure | SentFigure, key: str, alt: str) -> None:
+def show(fig: go.Figure | SentFigure, key: str, alt: str, file_name: str = "") -> None:
     """Draw `fig` in the chart named `key`; `alt` is its accessible name (screen readers,
-    and the browser tests check it follows the slider)."""
+    and the browser tests check it follows the slider). With a `file_name` (no
+    extension) the chart has a "PNG for slides" button saving it under that name."""
     sent = fig if isinstance(fig, SentFigure) else SentFigure.of(fig)
-    _chart(figure=sent.payload, alt=alt, key=key, default=None)
+    _chart(figure=sent.payload, alt=alt, file_name=file_name, key=key, default=None)
