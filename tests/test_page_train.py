@@ -197,7 +197,7 @@ def test_a_short_training_becomes_the_model_of_the_other_pages() -> None:
     assert using(at) == "your model"
     assert "Your model" in [h.value for h in at.subheader]
     assert "the data-vs-data floor" in texts(at)
-    assert at.get("download_button")  # the checkpoint can be downloaded
+    assert "train_download" in ui.download_buttons(at)  # the checkpoint can be downloaded
 
     at.switch_page("pages/vector_field.py").run()
     assert not at.exception, [e.value for e in at.exception]
