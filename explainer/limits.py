@@ -60,9 +60,10 @@ MAX_GIF_PIXELS              256 M        frames x width x height: the encoder ke
                                          every frame (one byte a pixel); the
                                          sampling page's default GIF is ~90 M.
 MAX_CHART_DATA_BYTES        32 MB        a chart's data download (explainer/
-                                         chart_data.py): the largest, page 3's
-                                         trajectories of 3 x 2,000 points over 101
-                                         frames, is ~5 MB; made only when clicked.
+                                         chart_data.py), made only when clicked: the
+                                         largest, page 1's 8 random walks at t = T
+                                         (65,537 steps each), is 4.8 MB; page 3's
+                                         2,000 points x 3 samplers x 34 frames, 1.7 MB.
 ==========================  ===========  ============================================
 
 Smaller bounds live where the value is read: the pages' controls and URL values offer

@@ -338,7 +338,8 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
                 trajectory.xs, trajectory.times, f"Guided samples: class {cls}, w = {w:g}",
                 data.points, data.labels, label, negative))
         shared.chart(fig, key="chart_guided_samples",
-                     name=(*shared.model_name(model), names[label], f"w{w:g}"), alt=(
+                     name=(*shared.model_name(model), names[label], f"w{w:g}"),
+                     data={"data": data.points, "label": data.labels}, drawn=True, alt=(
             f"Animation of {n} samples guided toward class {cls} with w = {w:g}, from noise "
             f"to t = 0; {numbers.on_class:.0%} end in class {cls} and on its data."))
     with right:

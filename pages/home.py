@@ -83,7 +83,8 @@ def introduction(active: shared.Active) -> None:
             "Images work the same way; they only live in a space with one axis per pixel "
             "instead of two. Press **▶ Play** under the figure.")
     with figure:
-        shared.chart(trip.figure, key="chart_round_trip", name=(trip.dataset,), alt=(
+        shared.chart(trip.figure, key="chart_round_trip", name=(trip.dataset,), drawn=True,
+                     data={"data": active.model.data.points}, alt=(
             f"Animation: {POINTS} points of the {trip.dataset} noised step by step until "
             f"t = {trip.T}, then new points made from noise back to t = 0."))
         shared.what_you_see(round_trip_bullets(trip))

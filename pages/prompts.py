@@ -208,7 +208,8 @@ def similarity_section(model: PromptModel, request: PromptRequest) -> None:
     fig = shared.cached_figure(("prompt similarity", dataset, process, prompt), lambda: (
         prompt_figures.similarity_figure(values, MAP_SIZE, f"Similarity to {quoted(prompt)}",
                                          model.data.points, model.world.centre)))
-    shared.chart(fig, key="chart_similarity", name=(dataset, process, prompt.text), alt=(
+    shared.chart(fig, key="chart_similarity", name=(dataset, process, prompt.text),
+                 data={"data": model.data.points}, drawn=True, alt=(
         f"Map of the plane coloured by the cosine between the text vector of "
         f"{quoted(prompt)} and each point's vector, from {values.min():.2f} to "
         f"{values.max():.2f}, with the training data on top."))
@@ -322,7 +323,8 @@ def samples_section(model: PromptModel, request: PromptRequest) -> None:
                                              title, world.centre)))
     shared.chart(fig, key="chart_prompt_samples",
                  name=(dataset, process, request.prompt.text, f"w{request.w:g}"),
-                 data={"samples": samples, "in_region_and_on_data": hits}, alt=(
+                 data={"samples": samples, "in_region_and_on_data": hits, "data": data},
+                 alt=(
         f"{N_SAMPLES} samples over the training data; {hits.mean():.0%} landed in the "
         "prompt's region and on the data."))
     shared.sentence(samples_sentence(request, shares, at,

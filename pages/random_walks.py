@@ -300,7 +300,8 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
                                     model.data.points, scale, view.aim_point,
                                     "γ_t x0 (where the mean step aims) and 0")
         figures.focus(fig, view.centre, view.half_width)
-        shared.chart(fig, key="chart_bridge", name=(*shared.model_name(model), f"t{t}"), alt=(
+        shared.chart(fig, key="chart_bridge", name=(*shared.model_name(model), f"t{t}"),
+                     data={"data": model.data.points}, drawn=True, alt=(
             f"The start x0, the point x_t at t = {t}, and the mean last step drawn from x_t, "
             f"magnified {times(scale)} times: Monte Carlo and formula."))
     with numbers_col:

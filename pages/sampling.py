@@ -413,7 +413,8 @@ def reverse_process(active: shared.Active) -> None:
         "sampling")
     shared.chart(fig, key="chart_sampling",
                  alt=animation_alt(results, model, steps, n, data_spread),
-                 name=(*shared.model_name(model), sampler, kind, f"{steps}steps"))
+                 name=(*shared.model_name(model), sampler, kind, f"{steps}steps"),
+                 data={"data": model.data.points}, drawn=True)
     gif_download(active, chosen, kind, steps, n, seed)
     for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
         with column:

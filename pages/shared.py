@@ -568,18 +568,19 @@ def cached_figure(key: tuple, _build: Callable[[], go.Figure]) -> SentFigure:
 # ---------------------------------------------------------------- charts and their exports
 
 def chart(fig: go.Figure | SentFigure, key: str, alt: str, name: Sequence[object] = (),
-          data: Mapping[str, np.ndarray] | None = None) -> None:
+          data: Mapping[str, np.ndarray] | None = None, drawn: bool = False) -> None:
     """Every chart of the pages: drawn by the chart component (plotly_frame.show), with a
     "PNG for slides" button (made in the browser) and under it a download of the data
     behind it, made only when clicked (explainer/chart_data.py): `data`, the named
-    arrays the page drew from (CSV if one table of points, else NPZ), or by default the
-    arrays the figure itself draws (NPZ). Files are named page-chart-`name` (e.g. the
-    dataset, process and t). Design: docs/ARCHITECTURE.md, "Chart exports"."""
+    arrays the page drew from (CSV if one table of points, else NPZ), and the arrays the
+    figure itself draws if there is no `data` or `drawn` (NPZ). Files are named
+    page-chart-`name` (e.g. dataset, process, t). Design: docs/ARCHITECTURE.md, "Chart
+    exports"."""
     sent = fig if isinstance(fig, SentFigure) else SentFigure.of(fig)
     stem = chart_data.file_stem([page_name(), key.removeprefix("chart_"), *name])
     with st.container(gap=None):  # the data button right under the chart's PNG button
         plotly_frame.show(sent, key=key, alt=alt, file_name=stem)
-        data_button(sent, key, stem, alt, data)
+        data_button(sent, key, stem, alt, data, drawn or data is None)
 
 
 def model_name(model: TrainedModel) -> tuple[str, str]:
@@ -599,19 +600,27 @@ def page_name() -> str:
     return "home" if stem == "app" else stem
 
 
+FIGURE_README = (
+    "Arrays as the chart draws them: <trace>_xy (n, 2) points (or _x and _y), _z, _text "
+    "per trace (panel title first); <trace>_<attr>_frames one row per animation frame "
+    "(named in frame_names), e.g. <panel>_samples_xy_frames (frames, n, 2) trajectories; "
+    "<shape>_segments (n, 2, 2) arrow tails and tips. NaN: a gap in a line.")
+
+
 def data_button(sent: SentFigure, key: str, stem: str, alt: str,
-                data: Mapping[str, np.ndarray] | None) -> None:
+                data: Mapping[str, np.ndarray] | None, drawn: bool) -> None:
     """The chart's data download: a deferred callable (Streamlit runs it on the click, in
     its own thread), and on_click="ignore" so that a download does not rerun the page."""
     readme = f"Data of the chart '{stem}': {alt}"
-    if data is None:
-        kind, make = "npz", functools.partial(figure_npz, sent, readme)
-    elif chart_data.is_table(data):
-        kind, make = "csv", functools.partial(chart_data.csv_bytes, data)
+    named = dict(data or {})
+    if drawn:
+        kind = "npz"
+        make = functools.partial(figure_npz, sent, f"{readme}\n\n{FIGURE_README}", named)
+    elif chart_data.is_table(named):
+        kind, make = "csv", functools.partial(chart_data.csv_bytes, named)
     else:
-        kind, make = "npz", functools.partial(chart_data.npz_bytes, data, readme)
-    size = None if data is None else chart_data.data_bytes(data)
-    too_big = size is not None and size > chart_data.MAX_CHART_DATA_BYTES
+        kind, make = "npz", functools.partial(chart_data.npz_bytes, named, readme)
+    too_big = chart_data.data_bytes(named) > chart_data.MAX_CHART_DATA_BYTES
     st.download_button(
         f"Data (.{kind})", make, file_name=f"{stem}.{kind}",
         mime=chart_data.CSV_MIME if kind == "csv" else chart_data.NPZ_MIME,
@@ -622,12 +631,12 @@ def data_button(sent: SentFigure, key: str, stem: str, alt: str,
 
 
 @functools.lru_cache(maxsize=4)
-def figure_npz(sent: SentFigure, readme: str) -> bytes:
-    """A figure's own arrays as an .npz (chart_data.figure_arrays); the last few are kept,
-    for a class downloading the same chart at once."""
-    text = readme + ("\n\nArrays as the chart draws them: <trace>_xy (n, 2) points (or _x "
-                     "and _y), _z, _text per trace (panel title first); <trace>_<attr>_frames "
-                     "one row per animation frame (named in frame_names), e.g. "
-                     "<panel>_samples_xy_frames (frames, n, 2) trajectories; "
-                     "<shape>_segments (n, 2, 2) arrow tails and tips. NaN: a gap in a line.")
-    return chart_data.npz_bytes(chart_data.figure_arrays(sent.figure()), text)
+def figure_arrays(sent: SentFigure) -> dict[str, np.ndarray]:
+    """The arrays a sent figure draws (chart_data.figure_arrays); the last few are kept,
+    for a class downloading the same chart at once. Read only."""
+    return chart_data.figure_arrays(sent.figure())
+
+
+def figure_npz(sent: SentFigure, readme: str, named: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz of the figure's own arrays and the page's `named` ones."""
+    return chart_data.npz_bytes({**figure_arrays(sent), **named}, readme)

@@ -235,6 +235,7 @@ def angle_error(model: TrainedModel, t: int, size: int, numbers: FieldNumbers) -
                                      f"Where they disagree: angle at t = {t:,}",
                                      model.data.points)
     shared.chart(fig, key="chart_angle_error", name=(*shared.model_name(model), f"t{t}"),
+                 data={"data": model.data.points}, drawn=True,
                  alt=f"Heat map of the angle between the learned and the ideal arrow at "
                  f"each grid point, t = {t}; transparent where they agree, red where they "
                  "differ.")

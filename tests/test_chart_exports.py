@@ -120,3 +120,6 @@ def test_sampling_file_holds_each_panel_s_samples_and_frames(downloads: Made) ->
     np.testing.assert_array_equal(found["ddpm_samples_xy"], ui.final_samples(figure, "DDPM"))
     assert found["ddim_samples_xy_frames"].shape == (len(figure["frames"]), 250, 2)
     assert "trajectories" in str(found["README"])
+    # The training data, drawn as a picture under the points, is added by name.
+    data = checkpoints.load(checkpoints.pretrained_path("spiral", "ddpm")).data.points
+    np.testing.assert_array_equal(found["data"], data)
