@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from browser_helpers import open_page, problems, screenshot_full
+from browser_helpers import open_page, problems, screenshot_full, wait_panels_stacked
 from PIL import Image
 from playwright.sync_api import Page
 
@@ -59,6 +60,7 @@ def test_random_walks_chart_png_is_slide_sized_and_data_opens(page: Page,
     assert name.endswith(".csv") and raw.decode().startswith("points_x,points_y,label")
     # A download does not rerun the page: nothing went stale, no error.
     assert not page.locator("[data-stale=true]").count() and not problems(page)
+    picture.save(screenshot_dir / "exports-slide-random_walks.png")
     screenshot_full(page, screenshot_dir / "exports-random_walks.png")
 
 
@@ -74,3 +76,28 @@ def test_sampling_animation_png_is_the_frame_on_screen(page: Page,
         frames = npz["ddpm_samples_xy_frames"]
         assert frames.ndim == 3 and frames.shape[0] == len(npz["frame_names"])
     screenshot_full(page, screenshot_dir / "exports-sampling.png")
+
+
+def test_a_phone_s_stacked_panels_export_side_by_side(page: Page) -> None:
+    """On a phone the sampling chart stacks its panels; the slide is still 1920 px wide
+    with the panels side by side (the figure's own height, not the stacked one)."""
+    open_page(page, "/sampling")
+    _, wide = png_of(page, "chart_sampling")
+    page.set_viewport_size({"width": 390, "height": 844})
+    wait_panels_stacked(page)
+    _, phone = png_of(page, "chart_sampling")
+    assert phone.size == wide.size and phone.width == SLIDE_WIDTH
+
+
+def test_dark_theme_exports_on_the_dark_background(new_context: Any,
+                                                   screenshot_dir: Path) -> None:
+    context = new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    open_page(page, "/vector_field")
+    _, picture = png_of(page, "chart_learned")
+    grey = np.asarray(picture.convert("L"), dtype=float) / 255
+    assert picture.width == SLIDE_WIDTH and np.median(grey) < 0.2  # opaque and dark
+    assert (grey > 0.6).mean() > 0.001  # light text and arrows on it
+    picture.save(screenshot_dir / "exports-slide-vector_field-dark.png")
+    screenshot_full(page, screenshot_dir / "exports-vector_field-dark.png")
