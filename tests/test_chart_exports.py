@@ -5,6 +5,7 @@ and holding the values the chart draws."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 
 import apptest_helpers as ui
@@ -47,10 +48,18 @@ def file_of(made: Made, stem: str) -> tuple[str, bytes, str]:
     return name, make(), mime
 
 
+def png_names(at: AppTest) -> dict[str, str]:
+    """Each chart component's PNG file name (its `file_name` argument), by chart key."""
+    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.json_args)["file_name"]
+            for e in at.get("component_instance")
+            if e.proto.component_name.endswith("plotly_frame")}
+
+
 def check_buttons(at: AppTest, made: Made, page: str) -> None:
     """One deferred, no-rerun data button per chart, its file named page-chart-..., and the
-    file opens (NPZ with a README, or a CSV with a header)."""
-    charts, buttons = set(ui.charts(at)), ui.download_buttons(at)
+    file opens (NPZ with a README, or a CSV with a header); the chart's PNG has the same
+    name."""
+    charts, buttons, pngs = set(ui.charts(at)), ui.download_buttons(at), png_names(at)
     data_buttons = {k.removesuffix("_data") for k in buttons if k.endswith("_data")}
     assert charts and data_buttons == charts
     for key in charts:
@@ -58,6 +67,7 @@ def check_buttons(at: AppTest, made: Made, page: str) -> None:
         assert button.deferred_file_id and button.ignore_rerun and not button.disabled
         name, raw, mime = file_of(made, f"{page}-{key.removeprefix('chart_')}")
         assert button.label == f"Data ({name[name.rindex('.'):]})"
+        assert pngs[key] == name[: name.rindex(".")]
         if name.endswith(".npz"):
             assert mime == "application/octet-stream" and "README" in npz(raw)
         else:
