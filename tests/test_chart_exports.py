@@ -133,3 +133,15 @@ def test_sampling_file_holds_each_panel_s_samples_and_frames(downloads: Made) ->
     # The training data, drawn as a picture under the points, is added by name.
     data = checkpoints.load(checkpoints.pretrained_path("spiral", "ddpm")).data.points
     np.testing.assert_array_equal(found["data"], data)
+
+
+def test_data_over_the_bound_gets_a_disabled_button(monkeypatch: pytest.MonkeyPatch,
+                                                    downloads: Made) -> None:
+    from explainer import chart_data
+
+    monkeypatch.setattr(chart_data, "MAX_CHART_DATA_BYTES", 10_000)  # walks: ~40 kB
+    at = ui.open_page("pages/random_walks.py")
+    button = ui.download_buttons(at)["chart_walks_data"]
+    assert button.disabled and "Too large" in button.help
+    assert not any(n.startswith("random_walks-walks") for n in downloads)  # nothing to run
+    assert not ui.download_buttons(at)["chart_schedule_data"].disabled  # 5 kB: allowed
