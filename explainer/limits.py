@@ -69,6 +69,11 @@ MAX_NARRATION_CHARS         300          a step's narration: one line under the 
 MAX_LESSON_TITLE_CHARS      100          a lesson's title.
 MAX_SHELVED_LESSONS         64           uploaded lessons a server keeps behind their
                                          links (least recently used dropped): ~2 MB.
+MAX_CHART_DATA_BYTES        32 MB        a chart's data download (explainer/
+                                         chart_data.py), made only when clicked: the
+                                         largest, page 1's 8 random walks at t = T
+                                         (65,537 steps each), is 4.8 MB; page 3's
+                                         2,000 points x 3 samplers x 34 frames, 1.7 MB.
 ==========================  ===========  ============================================
 
 Smaller bounds live where the value is read: the pages' controls and URL values offer
@@ -116,6 +121,7 @@ MAX_LESSON_STEPS = 50
 MAX_NARRATION_CHARS = 300
 MAX_LESSON_TITLE_CHARS = 100
 MAX_SHELVED_LESSONS = 64
+MAX_CHART_DATA_BYTES = 32 * 2**20
 
 
 def shown(value: Any, width: int = 40) -> str:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explainer import claims
+from explainer import chart_data, claims
 from explainer.fields import VIEW_EXTENT, difference_field, field_agreement, share_pointing_at
 from explainer.figures import guidance as figures
 from explainer.figures.guidance import FieldPanel
 from explainer.guidance import Guidance
 from explainer.samplers import network_passes
 from explainer.trained import TrainedModel
-from pages import plotly_frame, shared
+from pages import shared
 
 GRID = 21  # arrows per side: readable on a phone, and cheap for the perfect model
 SPACING = 2 * VIEW_EXTENT / (GRID - 1)
@@ -213,7 +213,12 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
         FieldPanel("guided", f"Guided: w = {w:g}", guided.xy, guided.v, class_points)]
     fig = shared.cached_figure(("guidance fields", *drawn_from), lambda: (
         figures.field_panels_figure(panels, f"The four fields at t = {t}", SPACING)))
-    plotly_frame.show(fig, key="chart_fields", alt=(
+    shared.chart(fig, key="chart_fields",
+                 name=(*shared.model_name(model), names[label], f"t{t}", f"w{w:g}"),
+                 data=chart_data.field_data(uncond.xy, data.points, unconditional=uncond.v,
+                                            conditional=cond.v, difference=diff.v,
+                                            guided=guided.v, class_data=class_points),
+                 alt=(
         f"Four arrow fields at t = {t}: the unconditional field over all the training data, "
         f"the conditional field of class {cls}, the conditional minus the {base_name} "
         f"field, and the guided field (w = {w:g}), each over that class's training points "
@@ -240,7 +245,7 @@ def fields_section(active: shared.Active, kind: str, guidance: Guidance) -> None
                                    f"Conditional vs unconditional field, class {cls}", "t",
                                    "mean cosine", mark_x=t, y_range=(min(0.0, min(curve)), 1.02),
                                    height=280)
-        plotly_frame.show(fig, key="chart_agreement", alt=(
+        shared.chart(fig, key="chart_agreement", name=shared.model_name(model), alt=(
             f"Line chart: mean cosine between the conditional ({cls}) and unconditional "
             f"fields for t from {ts[0]} to {ts[-1]}: {curve[0]:.2f} at t = {ts[0]}, "
             f"{curve[-1]:.2f} at t = {ts[-1]}."))
@@ -337,7 +342,9 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
             lambda: figures.guided_animation_figure(
                 trajectory.xs, trajectory.times, f"Guided samples: class {cls}, w = {w:g}",
                 data.points, data.labels, label, negative))
-        plotly_frame.show(fig, key="chart_guided_samples", alt=(
+        shared.chart(fig, key="chart_guided_samples",
+                     name=(*shared.model_name(model), names[label], f"w{w:g}"),
+                     data={"data": data.points, "label": data.labels}, drawn=True, alt=(
             f"Animation of {n} samples guided toward class {cls} with w = {w:g}, from noise "
             f"to t = 0; {numbers.on_class:.0%} end in class {cls} and on its data."),
             frame=shared.url_frame(model.schedule.T), frame_in_link=True)
@@ -360,7 +367,7 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
         fig = figures.curve_figure(ws, {
             f"nearest to class {cls}": shares, "in class and on the data": on_class,
             "spread ÷ class's spread": spreads}, "As w grows", "w", "", mark_x=w, height=320)
-        plotly_frame.show(fig, key="chart_share_vs_w", alt=(
+        shared.chart(fig, key="chart_share_vs_w", name=shared.model_name(model), alt=(
             f"Line chart over w from 0 to {CURVE_WS[-1]:g}: the share of samples in class "
             f"{cls} and on the data goes from {on_class[0]:.0%} to {on_class[-1]:.0%}; their "
             f"spread relative to the class's from {spreads[0]:.2f} to {spreads[-1]:.2f}."))

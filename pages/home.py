@@ -17,7 +17,7 @@ from explainer.figures.home import round_trip_figure
 from explainer.guidance import Guidance
 from explainer.metrics import distance_to_data, spread
 from explainer.schedules import forward_paths, make_schedule
-from pages import lesson_bar, plotly_frame, shared
+from pages import lesson_bar, shared
 from pages.plotly_frame import SentFigure
 
 POINTS = 500  # points in the animation, each way
@@ -76,10 +76,15 @@ def alt_text(trip: RoundTrip) -> str:
             f"t = {trip.T}, then new points made from noise back to t = 0.")
 
 
+def draw_round_trip(trip: RoundTrip, active: shared.Active) -> None:
+    shared.chart(trip.figure, key="chart_round_trip", name=(trip.dataset,), drawn=True,
+                 data={"data": active.model.data.points}, alt=alt_text(trip))
+
+
 def introduction(active: shared.Active) -> None:
     trip = round_trip(active.key, active)
     if shared.presenting():  # the animation alone
-        plotly_frame.show(trip.figure, key="chart_round_trip", alt=alt_text(trip))
+        draw_round_trip(trip, active)
         return
     text, figure = st.columns([2, 3])
     with text:
@@ -92,7 +97,7 @@ def introduction(active: shared.Active) -> None:
             "Images work the same way; they only live in a space with one axis per pixel "
             "instead of two. Press **▶ Play** under the figure.")
     with figure:
-        plotly_frame.show(trip.figure, key="chart_round_trip", alt=alt_text(trip))
+        draw_round_trip(trip, active)
         shared.what_you_see(round_trip_bullets(trip))
     shared.predict_then_look(
         "The network is trained to guess the noise ε that was added to a point. At a "

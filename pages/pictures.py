@@ -28,7 +28,7 @@ from explainer.images import (
 )
 from explainer.samplers import SAMPLER_NAMES, SAMPLER_TITLES
 from explainer.schedules import ProcessConfig, make_schedule
-from pages import plotly_frame, shared
+from pages import shared
 
 NUMBERED_SIZE = 8  # the small picture whose 64 values are written on it
 # A sampler that keeps this share of the data's power in every band "ends with the data's
@@ -89,8 +89,8 @@ def column_title(story: PictureStory, t: int) -> str:
 def show(view: tuple, chart: str, build: Callable[[], go.Figure], alt: str) -> None:
     """A chart built once per `view` (everything `build` depends on) and shared by every
     session (shared.cached_figure); reruns (a toggle, the seed) then cost no rebuild."""
-    plotly_frame.show(shared.cached_figure(("pictures", chart, *view), build),
-                      key=f"chart_{chart}", alt=alt)
+    shared.chart(shared.cached_figure(("pictures", chart, *view), build),
+                 key=f"chart_{chart}", alt=alt, name=view)
 
 
 # ---------------------------------------------------------------- sections
@@ -339,11 +339,11 @@ def spectrum_over_t(story: PictureStory) -> None:
                            figs.SAMPLER_COLOURS[name], *figs.SAMPLER_STYLES[name])
                 for name in SAMPLER_NAMES)]
     decided = story.decided_frequency(t)
-    plotly_frame.show(figs.spectrum_figure(curves, f"Power spectra at t = {t}", decided,
-                                           story.power_range(), height=420),
-                      key="chart_spectrum",
-                      alt=f"Power spectra at t = {t}: the picture's power, the noise's, and "
-                          "each sampler's x_t.")
+    shared.chart(figs.spectrum_figure(curves, f"Power spectra at t = {t}", decided,
+                                      story.power_range(), height=420),
+                 key="chart_spectrum", name=(f"t{t}",),
+                 alt=f"Power spectra at t = {t}: the picture's power, the noise's, and "
+                     "each sampler's x_t.")
     expected = story.expected_power(t)
     ratios = {name: story.samplers[name].run.power_at(t) / expected for name in SAMPLER_NAMES}
     spans = "; ".join(f"{SAMPLER_TITLES[name]} {percent_span(r)}" for name, r in ratios.items())

@@ -136,14 +136,15 @@ def unpack(payload: bytes) -> dict:
     return spec
 
 
-def show(fig: go.Figure | SentFigure, key: str, alt: str, frame: str | None = None,
-         frame_in_link: bool = False) -> None:
+def show(fig: go.Figure | SentFigure, key: str, alt: str, file_name: str = "",
+         frame: str | None = None, frame_in_link: bool = False) -> None:
     """Draw `fig` in the chart named `key`; `alt` is its accessible name (screen readers,
-    and the browser tests check it follows the slider). With `frame_in_link` the chart
-    reports the animation frame it shows, for the page's link, and first shows `frame`
-    (a frame's t, the link's ?frame=). In the presentation view (?present=1) the chart
-    fits the screen with larger type."""
+    and the browser tests check it follows the slider). With a `file_name` (no
+    extension) the chart has a "PNG for slides" button saving it under that name. With
+    `frame_in_link` the chart reports the animation frame it shows, for the page's link,
+    and first shows `frame` (a frame's t, the link's ?frame=). In the presentation view
+    (?present=1) the chart fits the screen with larger type."""
     sent = fig if isinstance(fig, SentFigure) else SentFigure.of(fig)
     present = bool(st.session_state.get(views.PRESENT_PARAM, False))
-    _chart(figure=sent.payload, alt=alt, key=key, default=None, present=present,
-           frame=frame, frameKey=key if frame_in_link else None)
+    _chart(figure=sent.payload, alt=alt, file_name=file_name, key=key, default=None,
+           present=present, frame=frame, frameKey=key if frame_in_link else None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explainer import prompt_checkpoints
+from explainer import chart_data, prompt_checkpoints
 from explainer.captions import MAX_PROMPT_CHARS, Prompt, PromptError
 from explainer.fields import VIEW_EXTENT, field_agreement, grid, share_pointing_at
 from explainer.figures import prompts as prompt_figures
@@ -21,7 +21,7 @@ from explainer.prompts import (
     prompt_shares,
     retrieval_precision,
 )
-from pages import plotly_frame, shared
+from pages import shared
 
 GRID = 21  # field arrows per side, as on the guidance page
 SPACING = 2 * VIEW_EXTENT / (GRID - 1)
@@ -208,7 +208,8 @@ def similarity_section(model: PromptModel, request: PromptRequest) -> None:
     fig = shared.cached_figure(("prompt similarity", dataset, process, prompt), lambda: (
         prompt_figures.similarity_figure(values, MAP_SIZE, f"Similarity to {quoted(prompt)}",
                                          model.data.points, model.world.centre)))
-    plotly_frame.show(fig, key="chart_similarity", alt=(
+    shared.chart(fig, key="chart_similarity", name=(dataset, process, prompt.text),
+                 data={"data": model.data.points}, drawn=True, alt=(
         f"Map of the plane coloured by the cosine between the text vector of "
         f"{quoted(prompt)} and each point's vector, from {values.min():.2f} to "
         f"{values.max():.2f}, with the training data on top."))
@@ -251,7 +252,10 @@ def fields_section(model: PromptModel, request: PromptRequest) -> None:
                              region_points if len(region_points) else None))
     fig = shared.cached_figure(("prompt fields", dataset, process, request, t), lambda: (
         field_panels_figure(panels, f"The fields at t = {t}", SPACING)))
-    plotly_frame.show(fig, key="chart_prompt_fields", alt=(
+    shared.chart(fig, key="chart_prompt_fields",
+                 name=(dataset, process, request.prompt.text, f"t{t}", f"w{request.w:g}"),
+                 data=chart_data.field_data(f.unconditional.xy, data, **{
+                     panel.name: panel.v for panel in panels}), alt=(
         f"{len(panels)} arrow fields at t = {t}: unconditional, the prompt {prompt_name} "
         + ("" if f.negative is None else f", the negative prompt {quoted(request.negative)}")
         + f" and guided with w = {request.w:g}."))
@@ -321,7 +325,10 @@ def samples_section(model: PromptModel, request: PromptRequest) -> None:
     fig = shared.cached_figure(("prompt samples", dataset, process, request), lambda: (
         prompt_figures.prompt_samples_figure(samples, hits, data, in_region, in_negative,
                                              title, world.centre)))
-    plotly_frame.show(fig, key="chart_prompt_samples", alt=(
+    shared.chart(fig, key="chart_prompt_samples",
+                 name=(dataset, process, request.prompt.text, f"w{request.w:g}"),
+                 data={"samples": samples, "in_region_and_on_data": hits, "data": data},
+                 alt=(
         f"{N_SAMPLES} samples over the training data; {hits.mean():.0%} landed in the "
         "prompt's region and on the data."))
     shared.sentence(samples_sentence(request, shares, at,

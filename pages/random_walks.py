@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from explainer import chart_data
 from explainer.bridge import (
     AGREE,
     NARROW_WINDOW,
@@ -27,7 +28,7 @@ from explainer.figures.primitives import class_colour_name
 from explainer.metrics import spread
 from explainer.schedules import Schedule, ddpm_betas, forward_paths, noise_reaches, noised_cloud
 from explainer.trained import TrainedModel
-from pages import plotly_frame, shared
+from pages import shared
 
 WALK_COUNTS = (400_000, 1_600_000)  # Monte Carlo sizes offered: fast, and 2x more precise
 
@@ -136,8 +137,10 @@ def introduction(model: TrainedModel) -> None:
     with figure:
         fig = figures.data_cloud_figure(data.points, data.labels, data.class_names,
                                         f"Training data: {data.name}", height=380)
-        plotly_frame.show(fig, key="chart_data_cloud", alt=f"Scatter plot of the {data.name} "
-                          f"training set, {len(data.points)} points coloured by class.")
+        shared.chart(fig, key="chart_data_cloud", alt=f"Scatter plot of the {data.name} "
+                     f"training set, {len(data.points)} points coloured by class.",
+                     name=shared.model_name(model),
+                     data=chart_data.points_data(data.points, data.labels, data.class_names))
         shared.what_you_see(data_bullets(model))
 
 
@@ -205,17 +208,20 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
             figures.walks_figure(paths, t, data,
                                  view_extent(cloud, paths[: t + 1].reshape(-1, 2), data),
                                  cloud)))
-        plotly_frame.show(fig, key="chart_walks", alt=f"{paths.shape[1]} random walks drawn up to "
-                          f"step {t}, over the training data and the whole cloud noised to "
-                          f"step {t}.")
+        shared.chart(fig, key="chart_walks", alt=f"{paths.shape[1]} random walks drawn up to "
+                     f"step {t}, over the training data and the whole cloud noised to "
+                     f"step {t}.", name=(*shared.model_name(model), f"t{t}"),
+                     data=chart_data.walks_data(paths, t, data, cloud))
         moved = float(np.linalg.norm(paths[t] - paths[0], axis=1).mean())
         shared.what_you_see(walks_bullets(data, cloud, t, paths.shape[1], moved))
     with schedule_col:
         fig = shared.cached_figure(("schedule", active.key, t), lambda: (
             figures.schedule_figure(schedule.alpha, schedule.sigma, t,
                                     log_t=is_walk(schedule))))
-        plotly_frame.show(fig, key="chart_schedule", alt=f"Noise schedule: alpha_t and sigma_t for "
-                          f"t = 0 to {schedule.T}, with a marker at t = {t}.")
+        shared.chart(fig, key="chart_schedule", alt=f"Noise schedule: alpha_t and sigma_t for "
+                     f"t = 0 to {schedule.T}, with a marker at t = {t}.",
+                     name=(*shared.model_name(model), f"t{t}"),
+                     data=chart_data.schedule_data(schedule.alpha, schedule.sigma))
         shared.what_you_see(schedule_bullets(model, t))
     if shared.presenting():
         return
@@ -305,7 +311,8 @@ def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
                                     model.data.points, scale, view.aim_point,
                                     "γ_t x0 (where the mean step aims) and 0")
         figures.focus(fig, view.centre, view.half_width)
-        plotly_frame.show(fig, key="chart_bridge", alt=(
+        shared.chart(fig, key="chart_bridge", name=(*shared.model_name(model), f"t{t}"),
+                     data={"data": model.data.points}, drawn=True, alt=(
             f"The start x0, the point x_t at t = {t}, and the mean last step drawn from x_t, "
             f"magnified {times(scale)} times: Monte Carlo and formula."))
     with numbers_col:

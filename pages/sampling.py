@@ -21,7 +21,7 @@ from explainer.samplers import (
     timesteps,
 )
 from explainer.trained import TrainedModel
-from pages import plotly_frame, sampling_views, shared
+from pages import sampling_views, shared
 from pages.sampling_views import (
     DEFAULT_N,
     POINT_COUNTS,
@@ -411,9 +411,11 @@ def reverse_process(active: shared.Active) -> None:
     shared.predict_then_look(
         "Leave out the fresh noise (DDPM, no noise): where will the points end up?", answer,
         "sampling")
-    plotly_frame.show(fig, key="chart_sampling",
-                      alt=animation_alt(results, model, steps, n, data_spread),
-                      frame=shared.url_frame(model.schedule.T), frame_in_link=True)
+    shared.chart(fig, key="chart_sampling",
+                 alt=animation_alt(results, model, steps, n, data_spread),
+                 name=(*shared.model_name(model), sampler, kind, f"{steps}steps"),
+                 data={"data": model.data.points}, drawn=True,
+                 frame=shared.url_frame(model.schedule.T), frame_in_link=True)
     if shared.presenting():  # the figure and its steps alone
         return
     gif_download(active, chosen, kind, steps, n, seed)

@@ -9,18 +9,20 @@ max_entries, keyed by small quantised values and a model key.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import checkpoints, claims, metrics, under_conditioned, views
+from explainer import chart_data, checkpoints, claims, metrics, under_conditioned, views
 from explainer.claims import SampleNumbers
 from explainer.datasets import DATASET_NAMES
 from explainer.fields import Field, field_agreement, grid_field
@@ -31,6 +33,7 @@ from explainer.samplers import Trajectory, sample, timesteps
 from explainer.schedules import PROCESS_NAMES
 from explainer.trained import TrainedModel
 from explainer.training_job import TrainingJob
+from pages import plotly_frame
 from pages.plotly_frame import SentFigure
 
 T = TypeVar("T")
@@ -757,3 +760,83 @@ def cached_figure(key: tuple, _build: Callable[[], go.Figure]) -> SentFigure:
     key, and every control). 400 entries: a class spreads over every t of three pages.
     """
     return SentFigure.of(_build())
+
+
+# ---------------------------------------------------------------- charts and their exports
+
+def chart(fig: go.Figure | SentFigure, key: str, alt: str, name: Sequence[object] = (),
+          data: Mapping[str, np.ndarray] | None = None, drawn: bool = False,
+          frame: str | None = None, frame_in_link: bool = False) -> None:
+    """Every chart of the pages: drawn by the chart component (plotly_frame.show), with a
+    "PNG for slides" button (made in the browser) and under it a download of the data
+    behind it, made only when clicked (explainer/chart_data.py): `data`, the named
+    arrays the page drew from (CSV if one table of points, else NPZ), and the arrays the
+    figure itself draws if there is no `data` or `drawn` (NPZ). Files are named
+    page-chart-`name` (e.g. dataset, process, t). Design: docs/ARCHITECTURE.md, "Chart
+    exports". `frame`, `frame_in_link`: the animation frame in the page's link
+    (plotly_frame.show)."""
+    sent = fig if isinstance(fig, SentFigure) else SentFigure.of(fig)
+    stem = chart_data.file_stem([page_name(), key.removeprefix("chart_"), *name])
+    with st.container(gap=None):  # the data button right under the chart's PNG button
+        plotly_frame.show(sent, key=key, alt=alt, file_name=stem, frame=frame,
+                          frame_in_link=frame_in_link)
+        data_button(sent, key, stem, alt, data, drawn or data is None)
+
+
+def model_name(model: TrainedModel) -> tuple[str, str]:
+    """(dataset, process) of a model, for chart file names."""
+    return model.data.name, model.schedule.name
+
+
+def page_name() -> str:
+    """The running page's script name (e.g. "random_walks"); "home" for app.py's Home."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return "chart"
+    info = ctx.pages_manager.get_pages().get(ctx.page_script_hash) or {}
+    stem = Path(str(info.get("script_path") or ctx.main_script_path)).stem
+    return "home" if stem == "app" else stem
+
+
+FIGURE_README = (
+    "Arrays as the chart draws them: <trace>_xy (n, 2) points (or _x and _y), _z, _text "
+    "per trace (panel title first); <trace>_<attr>_frames one row per animation frame "
+    "(named in frame_names), e.g. <panel>_samples_xy_frames (frames, n, 2) trajectories; "
+    "<shape>_segments (n, 2, 2) arrow tails and tips. NaN: a gap in a line.")
+
+
+def data_button(sent: SentFigure, key: str, stem: str, alt: str,
+                data: Mapping[str, np.ndarray] | None, drawn: bool) -> None:
+    """The chart's data download: a deferred callable (Streamlit runs it on the click, in
+    its own thread), and on_click="ignore" so that a download does not rerun the page."""
+    readme = f"Data of the chart '{stem}': {alt}"
+    named = dict(data or {})
+    if drawn:
+        kind = "npz"
+        make = functools.partial(figure_npz, sent, f"{readme}\n\n{FIGURE_README}", named)
+    elif chart_data.is_table(named):
+        kind, make = "csv", functools.partial(chart_data.csv_bytes, named)
+    else:
+        kind, make = "npz", functools.partial(chart_data.npz_bytes, named, readme)
+    too_big = chart_data.data_bytes(named) > chart_data.MAX_CHART_DATA_BYTES
+    st.download_button(
+        f"Data (.{kind})", make, file_name=f"{stem}.{kind}",
+        mime=chart_data.CSV_MIME if kind == "csv" else chart_data.NPZ_MIME,
+        key=f"{key}_data", on_click="ignore", type="tertiary", icon=":material/download:",
+        disabled=too_big,
+        help=("Too large to download." if too_big else
+              "The numbers behind this chart (.npz: numpy.load; .csv: a table)."))
+
+
+@functools.lru_cache(maxsize=4)
+def figure_arrays(sent: SentFigure) -> dict[str, np.ndarray]:
+    """The arrays a sent figure draws (chart_data.figure_arrays); the last few are kept,
+    for a class downloading the same chart at once. Read only."""
+    return chart_data.figure_arrays(sent.figure())
+
+
+def figure_npz(sent: SentFigure, readme: str, named: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz of the figure's own arrays and the page's `named` ones."""
+    return chart_data.npz_bytes({**figure_arrays(sent), **named}, readme)

@@ -24,7 +24,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explainer import checkpoints, limits
+from explainer import chart_data, checkpoints, limits
 from explainer.checkpoints import CheckpointError
 from explainer.datasets import DATASET_NAMES, Dataset
 from explainer.fields import VIEW_EXTENT
@@ -432,10 +432,11 @@ def own_data_preview() -> Dataset | None:
         return None
     name, own = kept
     data = own.dataset
-    st.plotly_chart(data_cloud_figure(data.points, data.labels, data.class_names,
-                                      "Your data, scaled into the view", height=320),
-                    width="stretch", key="train_own_preview",
-                    alt=f"Scatter plot of the {len(data.points):,} points of your data.")
+    shared.chart(data_cloud_figure(data.points, data.labels, data.class_names,
+                                   "Your data, scaled into the view", height=320),
+                 key="train_own_preview",
+                 alt=f"Scatter plot of the {len(data.points):,} points of your data.",
+                 data=chart_data.points_data(data.points, data.labels, data.class_names))
     shared.sentence(own_data_sentence(name, own))
     return data
 
@@ -471,16 +472,19 @@ def show_result() -> None:
         result = KeptModel.of(model, quality_samples(model), None, "")
     st.subheader("Your model")
     if result.losses is not None and len(result.losses):
-        st.plotly_chart(loss_chart(result.losses), width="stretch", key="train_loss_final",
-                        alt=loss_alt(result.losses))
+        shared.chart(loss_chart(result.losses), key="train_loss_final",
+                     alt=loss_alt(result.losses), name=shared.model_name(model),
+                     data={"step": np.arange(1, len(result.losses) + 1),
+                           "loss": np.asarray(result.losses)})
         st.caption("The training loss |eps - eps_hat|² per step (grey) and its running mean "
                    "(orange), on a log scale: it falls fast at first, then slowly.")
     left, right = st.columns([3, 2], gap="large")
     with left:
         fig = figures.samples_figure(model.data.points, result.samples)
-        st.plotly_chart(fig, width="stretch", key="train_samples",
-                        alt=f"{len(result.samples):,} samples from your model drawn over the "
-                            f"{model.data.name} training data.")
+        shared.chart(fig, key="train_samples",
+                     alt=f"{len(result.samples):,} samples from your model drawn over the "
+                         f"{model.data.name} training data.", name=shared.model_name(model),
+                     data={"samples": result.samples, "data": model.data.points})
         shared.sentence(result_sentence(model, result.samples))
     with right:
         quality = model.quality

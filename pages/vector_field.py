@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from explainer import fields
+from explainer import chart_data, fields
 from explainer.commitment import DECIDED, Commitment, commitment
 from explainer.fields import (
     POINTS_AT_DEGREES,
@@ -22,7 +22,7 @@ from explainer.fields import (
 from explainer.figures import vector_field as figures
 from explainer.guidance import UNCONDITIONAL
 from explainer.trained import TrainedModel
-from pages import plotly_frame, sampling_views, shared
+from pages import sampling_views, shared
 
 VIEWS = ("side by side", "overlay")
 GRID_SIZES = (16, 24, 32)
@@ -207,9 +207,11 @@ def side_by_side(model: TrainedModel, t: int, size: int, key: str) -> None:
                 ("vector field", key, kind, t, size),
                 partial(field_panel, field, data, f"{title} field at t = {t:,}", spacing,
                         kind, top, ringed))
-            plotly_frame.show(fig, key=f"chart_{kind}", alt=f"The {kind} denoising direction "
-                              f"at t = {t} on a {size} by {size} grid of arrows over the "
-                              "training data; arrows of equal length, colour is the magnitude.")
+            shared.chart(fig, key=f"chart_{kind}", alt=f"The {kind} denoising direction "
+                         f"at t = {t} on a {size} by {size} grid of arrows over the "
+                         "training data; arrows of equal length, colour is the magnitude.",
+                         name=(*shared.model_name(model), f"t{t}"),
+                         data=chart_data.field_data(field.xy, data, field=field.v))
 
 
 def overlay(model: TrainedModel, t: int, size: int, key: str) -> None:
@@ -220,18 +222,23 @@ def overlay(model: TrainedModel, t: int, size: int, key: str) -> None:
         figures.comparison_field_figure(learned.xy, learned.v, ideal.v, model.data.points,
                                         f"Learned over ideal (red) at t = {t:,}",
                                         2 * VIEW_EXTENT / (size - 1)), ringed, RINGED))
-    plotly_frame.show(fig, key="chart_overlay", alt=f"The learned denoising direction drawn "
-                      f"over the ideal one at t = {t}, {size} by {size} arrows; the ideal "
-                      "shows in red only where the two differ.")
+    shared.chart(fig, key="chart_overlay", alt=f"The learned denoising direction drawn "
+                 f"over the ideal one at t = {t}, {size} by {size} arrows; the ideal "
+                 "shows in red only where the two differ.",
+                 name=(*shared.model_name(model), f"t{t}"),
+                 data=chart_data.field_data(learned.xy, model.data.points,
+                                            learned=learned.v, ideal=ideal.v))
 
 
 def angle_error(model: TrainedModel, t: int, size: int, numbers: FieldNumbers) -> None:
     fig = figures.angle_error_figure(numbers.angle_error, size,
                                      f"Where they disagree: angle at t = {t:,}",
                                      model.data.points)
-    plotly_frame.show(fig, key="chart_angle_error", alt=f"Heat map of the angle between the "
-                      f"learned and the ideal arrow at each grid point, t = {t}; transparent "
-                      "where they agree, red where they differ.")
+    shared.chart(fig, key="chart_angle_error", name=(*shared.model_name(model), f"t{t}"),
+                 data={"data": model.data.points}, drawn=True,
+                 alt=f"Heat map of the angle between the learned and the ideal arrow at "
+                 f"each grid point, t = {t}; transparent where they agree, red where they "
+                 "differ.")
 
 
 def role_of_t(active: shared.Active, t: int) -> None:
@@ -246,7 +253,7 @@ def role_of_t(active: shared.Active, t: int) -> None:
             c.times, {"x̂₀ on the class the sample ends in": c.on_final_class,
                       f"x̂₀ within {c.tolerance:g} of where it ends": c.near_final},
             1 / c.num_classes, None, model.schedule.T))
-        plotly_frame.show(fig, key="chart_settling", alt=(
+        shared.chart(fig, key="chart_settling", name=shared.model_name(model), alt=(
             f"Shares of {sampling_views.DEFAULT_N} samples whose prediction x0_hat is on "
             f"their final class, and within {c.tolerance:g} of their final place, against "
             "t."))

@@ -116,6 +116,12 @@ def charts(at: AppTest) -> dict[str, dict]:
     return found
 
 
+def download_buttons(at: AppTest) -> dict[str, Any]:
+    """The page's download buttons by their key (the element id ends with it), as protos:
+    label, deferred_file_id, ignore_rerun, disabled."""
+    return {e.proto.id.rsplit("-", 1)[-1]: e.proto for e in at.get("download_button")}
+
+
 def array(value: object) -> np.ndarray:
     """A Plotly JSON array: a plain list or a base64 typed array {dtype, bdata}."""
     if isinstance(value, dict):

@@ -149,16 +149,18 @@ def test_exports_wait_for_a_free_slot_then_give_up() -> None:
     assert export.bounded(lambda: b"third", wait=0.1) == b"third"  # the slot came back
 
 
+GIF_BUTTON = "sampling_gif_download"  # (the chart's own data download is there too)
+
+
 def test_sampling_page_makes_a_gif_on_click(monkeypatch) -> None:
     import apptest_helpers as ui
 
     at = ui.open_page("pages/sampling.py", steps="20", n="250")
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.get("download_button")  # nothing is made before the click
+    assert GIF_BUTTON not in ui.download_buttons(at)  # nothing is made before the click
     at.button(key="sampling_gif_make").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    (button,) = at.get("download_button")
-    assert "Download the GIF" in button.proto.label
+    assert "Download the GIF" in ui.download_buttons(at)[GIF_BUTTON].label
     # While another GIF is being made and does not finish, a click says so and
     # offers nothing.
     monkeypatch.setattr(export, "EXPORT_WAIT_S", 0.05)
@@ -168,4 +170,4 @@ def test_sampling_page_makes_a_gif_on_click(monkeypatch) -> None:
     at.button(key="sampling_gif_make").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert "busy making other animations" in " ".join(w.value for w in at.warning)
-    assert not at.get("download_button")
+    assert GIF_BUTTON not in ui.download_buttons(at)

@@ -197,7 +197,9 @@ def test_a_short_training_becomes_the_model_of_the_other_pages() -> None:
     assert using(at) == "your model"
     assert "Your model" in [h.value for h in at.subheader]
     assert "the data-vs-data floor" in texts(at)
-    assert at.get("download_button")  # the checkpoint can be downloaded
+    assert "train_download" in ui.download_buttons(at)  # the checkpoint can be downloaded
+    # The loss curve's and the samples' data too, like every chart's.
+    assert {"train_loss_final_data", "train_samples_data"} <= set(ui.download_buttons(at))
 
     at.switch_page("pages/vector_field.py").run()
     assert not at.exception, [e.value for e in at.exception]

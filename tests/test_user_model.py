@@ -74,7 +74,7 @@ def test_a_trained_model_comes_back_from_its_link_in_a_new_session() -> None:
     assert not again.exception, [e.value for e in again.exception]
     assert "Your model" in [h.value for h in again.subheader]
     assert kept.how in texts(again)  # what the page said of it before the reload
-    assert again.get("download_button")
+    assert "train_download" in ui.download_buttons(again)
     assert again.radio(key="source").value == "your model"
 
     # Another page draws this model's data (moons), not the sidebar's pretrained spiral.

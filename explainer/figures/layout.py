@@ -5,7 +5,9 @@ and assets/plotly_frame/index.html, which draws it). Both of those point here.
 What Python sends (pages/plotly_frame.show): `figure`, the figure's JSON without
 Plotly's default template, deflated into bytes once per cached figure (SentFigure), and
 `alt`, the chart's accessible name (screen readers; the browser tests check that it
-follows the slider).
+follows the slider), and `file_name` ("" for none): the chart then has a "PNG for
+slides" button under it (26 px, added to the iframe's height) saving `file_name` plus
+the animation frame shown, drawn 960 px wide at scale 2 (1920 px).
 
 What the chart page does with it:
 
