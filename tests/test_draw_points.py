@@ -204,7 +204,7 @@ def test_train_page_keeps_a_good_drawing_and_refuses_a_bad_one() -> None:
     assert np.array_equal(own.dataset.points, read_drawing(drawn, CLASS_NAMES).dataset.points)
     assert "Your drawing: 90 points, 2 classes (orange, sky blue), scaled by" in page_text(at)
     assert not at.button(key="train_go").disabled
-    assert at.get("plotly_chart"), "no preview of the drawing"
+    assert "train_own_preview" in ui.charts(at), "no preview of the drawing"
 
     # A malformed value afterwards (a crafted message): one line, the drawing stays.
     send_drawing(at, {"points": [[0, 0, "x"]] * 25})
