@@ -62,7 +62,7 @@ def test_parse_reads_every_field() -> None:
     Lesson("x", 'Quotes " and \\ backslashes, ünïcode — and # hashes', (
         Step("", "Home first."),
         Step("prompts", 'He said "hi" \\ $x$ <b>bold</b> [a](b)',
-             {"prompt": 'a "quoted" word', "w": 0.5, "t": 1}, present=True, show="fields"),
+             {"prompt": 'a "quoted" word', "w": 0.5, "t": 2}, present=True, show="fields"),
         Step("train", "Train.", {"train_seconds": 60, "train_hidden": 256,
                                  "train_dataset": "moons"}),
         Step("sampling", "Sample.", {"steps": 1000, "process": "random_walk", "n": 2000}),
@@ -129,6 +129,12 @@ def test_a_link_value_is_escaped() -> None:
      "step 1: settings.t: 201 is more than T = 200 of the ddpm process"),
     (bad('page = "vector_field"\nnarration = "n"\n[steps.settings]\nt = 0'),
      "step 1: settings.t: 0 is not in 1..65536"),
+    (bad('page = "random_walks"\nnarration = "n"\n[steps.settings]\nt = 101'),
+     "step 1: settings.t: 101 is not a time the slider offers for the ddpm process; the "
+     "nearest are 100 and 102"),
+    (bad('page = "guidance"\nnarration = "n"\n[steps.settings]\nprocess = "random_walk"\n'
+         't = 30'), "settings.t: 30 is not a time the slider offers for the random_walk "
+                    "process; the nearest are 26 and 59"),
     (bad('page = "guidance"\nnarration = "n"\n[steps.settings]\nlabel = "upper"'),
      "step 1: settings.label: 'upper' is not a class of spiral"),
     (bad('page = "guidance"\nnarration = "n"\n[steps.settings]\nlabel = "outer"\n'
