@@ -17,6 +17,7 @@ from functools import lru_cache
 from numbers import Integral, Real
 from typing import Any
 
+from explainer import limits
 from explainer.captions import MAX_PROMPT_CHARS
 from explainer.datasets import DATASET_NAMES, REGISTRY
 from explainer.samplers import SAMPLER_NAMES, timesteps
@@ -49,7 +50,9 @@ class Number:
     def check(self, value: Any) -> Value:
         if isinstance(value, bool) or not isinstance(value, Real):
             raise ValueError(f"{shown(value)} is not a number")
-        if not math.isfinite(value) or not self.lo <= value <= self.hi:
+        # An int is compared as it is: float() of a 400-digit one would overflow.
+        finite = isinstance(value, Integral) or math.isfinite(value)
+        if not finite or not self.lo <= value <= self.hi:
             raise ValueError(f"{shown(value)} is not in {self.lo:g}..{self.hi:g}")
         if self.whole:
             if not float(value).is_integer():
@@ -80,8 +83,11 @@ Spec = Choice | Number | Text
 
 def shown(value: Any, width: int = 40) -> str:
     """A value for a one-line message, as TOML writes it (quoted if a string), shortened."""
-    text = (repr(value) if isinstance(value, str) else str(value).lower()
-            if isinstance(value, bool) else str(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Integral):
+        return limits.shown(value)  # str() of a 5,000-digit int raises
+    text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

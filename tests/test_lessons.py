@@ -141,6 +141,10 @@ def test_a_link_value_is_escaped() -> None:
          'negative = "outer"'), "step 1: settings.negative: the negative class is the class"),
     (bad('page = "prompts"\nnarration = "n"\n[steps.settings]\nprompt = "a\\nb"'),
      "step 1: settings.prompt: has a line break"),
+    ('a = ' + '[' * 10_000, "arrays or tables nested too deeply"),
+    ('title = "x"\nt = ' + '9' * 5000, "a number has thousands of digits"),
+    (bad('page = "random_walks"\nnarration = "n"\n[steps.settings]\nt = ' + '9' * 4000),
+     "step 1: settings.t: ~10^4000 is not in 0..65536"),
     (bad('page = ""\nnarration = "n"\n[steps.settings]\ndataset = "moons"'),
      "step 1: settings: 'dataset' is not a setting of page 'Home'"),
 ])
