@@ -214,3 +214,30 @@ def test_every_page_of_the_app_is_in_the_registry() -> None:
     for page in views.PAGES:
         if page:
             assert f'"pages/{page}.py"' in app
+
+
+def test_a_mangled_file_is_one_line_never_a_traceback() -> None:
+    """Random edits of the shipped file (brackets, quotes, digits, NUL, bad UTF-8):
+    each reads as a lesson or fails with one LessonError line."""
+    import random
+
+    base = (lessons.SHIPPED_DIR / "seed.toml").read_bytes()
+    rng = random.Random(0)
+    alphabet = b'[]{}="\'\n.,-+0123456789aetruefls #\\\x00\xff'
+    failed = 0
+    for _ in range(3000):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 8)):
+            at, what = rng.randrange(len(data)), rng.random()
+            if what < 0.4:
+                data[at] = rng.choice(alphabet)
+            elif what < 0.7:
+                del data[at]
+            else:
+                data.insert(at, rng.choice(alphabet))
+        try:
+            lessons.parse_bytes(bytes(data), "x")
+        except LessonError as error:
+            assert "\n" not in str(error)
+            failed += 1
+    assert failed > 1000  # the edits did break most files
