@@ -102,6 +102,10 @@ def parse(text: str, lesson_id: str) -> Lesson:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LessonError(f"not valid TOML: {one_line(str(exc))}") from None
+    except ValueError:  # Python's limit on the digits of an int (4,300)
+        raise LessonError("not valid TOML here: a number has thousands of digits") from None
+    except RecursionError:
+        raise LessonError("not valid TOML here: arrays or tables nested too deeply") from None
     unknown = [key for key in table if key not in LESSON_KEYS]
     if unknown:
         raise LessonError(f"{shown(unknown[0])} is not a lesson field (the fields are: "

@@ -61,7 +61,8 @@ MAX_GIF_PIXELS              256 M        frames x width x height: the encoder ke
                                          sampling page's default GIF is ~90 M.
 MAX_LESSON_BYTES            32 KB        a lesson file (explainer/lessons.py): 50
                                          steps of 300-character narration and a few
-                                         settings are ~20 KB. Checked before decoding.
+                                         settings are ~20 KB. Checked before decoding
+                                         (Home's uploader stops at 1 MB in the browser).
 MAX_LESSON_STEPS            50           steps of a lesson: a class hour, with room.
 MAX_NARRATION_CHARS         300          a step's narration: one line under the bar
                                          (two sentences at most; the shipped lesson's

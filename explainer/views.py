@@ -15,15 +15,18 @@ snapped to the times its slider offers, a class must be one of the model's).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from numbers import Integral, Real
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from explainer import limits
 from explainer.captions import MAX_PROMPT_CHARS
 from explainer.datasets import DATASET_NAMES, REGISTRY
-from explainer.samplers import SAMPLER_NAMES
+from explainer.samplers import SAMPLER_NAMES, timesteps
 from explainer.schedules import DEFAULT_STEPS, PROCESS_NAMES
 
 Value = int | float | str
@@ -62,7 +65,9 @@ class Number:
     def check(self, value: Any) -> Value:
         if isinstance(value, bool) or not isinstance(value, Real):
             raise ValueError(f"{shown(value)} is not a number")
-        if not math.isfinite(value) or not self.lo <= value <= self.hi:
+        # An int is compared as it is: float() of a 400-digit one would overflow.
+        finite = isinstance(value, Integral) or math.isfinite(value)
+        if not finite or not self.lo <= value <= self.hi:
             raise ValueError(f"{shown(value)} is not in {self.lo:g}..{self.hi:g}")
         if self.whole:
             if not float(value).is_integer():
@@ -93,8 +98,11 @@ Spec = Choice | Number | Text
 
 def shown(value: Any, width: int = 40) -> str:
     """A value for a one-line message, as TOML writes it (quoted if a string), shortened."""
-    text = (repr(value) if isinstance(value, str) else str(value).lower()
-            if isinstance(value, bool) else str(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Integral):
+        return limits.shown(value)  # str() of a 5,000-digit int raises
+    text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -138,6 +146,15 @@ PAGE_PARAMS: dict[str, dict[str, Spec]] = {
               "train_depth": Choice((2, 3, 4)), "train_seed": SEED},
 }
 PAGES: tuple[str, ...] = tuple(PAGE_PARAMS)
+T_SLIDER_PAGES = ("random_walks", "vector_field", "guidance", "prompts")  # shared.url_t_slider
+SLIDER_TIMES = 100  # a t slider offers about this many times
+
+
+@lru_cache(maxsize=8)
+def slider_times(T: int, spacing: str) -> tuple[int, ...]:
+    """The times a t slider offers, t = 0 included, increasing: samplers.timesteps' ~100,
+    evenly spaced in t (DDPM) or in sigma_t (the random walk, spacing "sigma")."""
+    return tuple(sorted(timesteps(T, min(T, SLIDER_TIMES), spacing)))
 
 
 @dataclass(frozen=True)
@@ -206,11 +223,11 @@ def check_view(page: str, settings: Mapping[str, Any]) -> dict[str, Value]:
             checked[name] = known[name].check(value)
         except ValueError as exc:
             raise ValueError(f"settings.{name}: {exc}") from None
-    check_together(checked)
+    check_together(page, checked)
     return checked
 
 
-def check_together(settings: Mapping[str, Value]) -> None:
+def check_together(page: str, settings: Mapping[str, Value]) -> None:
     process = str(settings.get("process", "ddpm"))
     dataset = str(settings.get("dataset", "spiral"))
     T = DEFAULT_STEPS[process]
@@ -219,6 +236,14 @@ def check_together(settings: Mapping[str, Value]) -> None:
         if isinstance(value, Integral) and value > T:
             raise ValueError(f"settings.{name}: {value:,} is more than T = {T:,} of the "
                              f"{process} process")
+    t = settings.get("t")
+    if isinstance(t, Integral) and page in T_SLIDER_PAGES:
+        times = slider_times(T, "sigma" if process == "random_walk" else "linear")
+        if t not in times:
+            i = bisect_left(times, t)
+            raise ValueError(f"settings.t: {t:,} is not a time the slider offers for the "
+                             f"{process} process; the nearest are {times[i - 1]:,} and "
+                             f"{times[i]:,}")
     classes = REGISTRY[dataset][1]
     for name in ("label", "negative"):
         value = settings.get(name)

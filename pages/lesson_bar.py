@@ -239,7 +239,10 @@ def upload(pages: Mapping[str, StreamlitPage]) -> None:
                            file_name="seed.toml", mime="application/toml",
                            icon=":material/download:")
     with box:
-        file = st.file_uploader("Load a lesson file", type=["toml"], key=UPLOADER_KEY)
+        # The browser refuses anything over 1 MB (the smallest it can be told); the
+        # 32 KB bound is checked here, with its own line.
+        file = st.file_uploader("Load a lesson file", type=["toml"], key=UPLOADER_KEY,
+                                max_upload_size=1)
     if file is None:
         return
     data = file.getvalue()

@@ -29,7 +29,7 @@ from explainer.fields import Field, field_agreement, grid_field
 from explainer.guidance import Guidance
 from explainer.model_store import KeptModel, is_token, keep_time_text, server_store
 from explainer.runtime import configure_process
-from explainer.samplers import Trajectory, sample, timesteps
+from explainer.samplers import Trajectory, sample
 from explainer.schedules import PROCESS_NAMES
 from explainer.trained import TrainedModel
 from explainer.training_job import TrainingJob
@@ -625,7 +625,7 @@ def t_options(T: int, allow_zero: bool, spacing: str = "linear") -> list[int]:
     picks (evenly spaced in t for DDPM, in sigma_t for the random walk, whose detail lives
     at small t: t = 7, 26, 59, ... rather than 655, 1,311, ...). Few fixed values also keep
     caches keyed by t shared between users."""
-    options = sorted(timesteps(T, min(T, 100), spacing))
+    options = list(views.slider_times(T, spacing))  # lesson files are checked against them
     return options if allow_zero else options[1:]
 
 

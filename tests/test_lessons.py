@@ -62,7 +62,7 @@ def test_parse_reads_every_field() -> None:
     Lesson("x", 'Quotes " and \\ backslashes, ünïcode — and # hashes', (
         Step("", "Home first."),
         Step("prompts", 'He said "hi" \\ $x$ <b>bold</b> [a](b)',
-             {"prompt": 'a "quoted" word', "w": 0.5, "t": 1}, present=True, show="fields"),
+             {"prompt": 'a "quoted" word', "w": 0.5, "t": 2}, present=True, show="fields"),
         Step("train", "Train.", {"train_seconds": 60, "train_hidden": 256,
                                  "train_dataset": "moons"}),
         Step("sampling", "Sample.", {"steps": 1000, "process": "random_walk", "n": 2000}),
@@ -129,12 +129,22 @@ def test_a_link_value_is_escaped() -> None:
      "step 1: settings.t: 201 is more than T = 200 of the ddpm process"),
     (bad('page = "vector_field"\nnarration = "n"\n[steps.settings]\nt = 0'),
      "step 1: settings.t: 0 is not in 1..65536"),
+    (bad('page = "random_walks"\nnarration = "n"\n[steps.settings]\nt = 101'),
+     "step 1: settings.t: 101 is not a time the slider offers for the ddpm process; the "
+     "nearest are 100 and 102"),
+    (bad('page = "guidance"\nnarration = "n"\n[steps.settings]\nprocess = "random_walk"\n'
+         't = 30'), "settings.t: 30 is not a time the slider offers for the random_walk "
+                    "process; the nearest are 26 and 59"),
     (bad('page = "guidance"\nnarration = "n"\n[steps.settings]\nlabel = "upper"'),
      "step 1: settings.label: 'upper' is not a class of spiral"),
     (bad('page = "guidance"\nnarration = "n"\n[steps.settings]\nlabel = "outer"\n'
          'negative = "outer"'), "step 1: settings.negative: the negative class is the class"),
     (bad('page = "prompts"\nnarration = "n"\n[steps.settings]\nprompt = "a\\nb"'),
      "step 1: settings.prompt: has a line break"),
+    ('a = ' + '[' * 10_000, "arrays or tables nested too deeply"),
+    ('title = "x"\nt = ' + '9' * 5000, "a number has thousands of digits"),
+    (bad('page = "random_walks"\nnarration = "n"\n[steps.settings]\nt = ' + '9' * 4000),
+     "step 1: settings.t: ~10^4000 is not in 0..65536"),
     (bad('page = ""\nnarration = "n"\n[steps.settings]\ndataset = "moons"'),
      "step 1: settings: 'dataset' is not a setting of page 'Home'"),
 ])
@@ -204,3 +214,30 @@ def test_every_page_of_the_app_is_in_the_registry() -> None:
     for page in views.PAGES:
         if page:
             assert f'"pages/{page}.py"' in app
+
+
+def test_a_mangled_file_is_one_line_never_a_traceback() -> None:
+    """Random edits of the shipped file (brackets, quotes, digits, NUL, bad UTF-8):
+    each reads as a lesson or fails with one LessonError line."""
+    import random
+
+    base = (lessons.SHIPPED_DIR / "seed.toml").read_bytes()
+    rng = random.Random(0)
+    alphabet = b'[]{}="\'\n.,-+0123456789aetruefls #\\\x00\xff'
+    failed = 0
+    for _ in range(3000):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 8)):
+            at, what = rng.randrange(len(data)), rng.random()
+            if what < 0.4:
+                data[at] = rng.choice(alphabet)
+            elif what < 0.7:
+                del data[at]
+            else:
+                data.insert(at, rng.choice(alphabet))
+        try:
+            lessons.parse_bytes(bytes(data), "x")
+        except LessonError as error:
+            assert "\n" not in str(error)
+            failed += 1
+    assert failed > 1000  # the edits did break most files
