@@ -780,7 +780,8 @@ def chart(fig: go.Figure | SentFigure, key: str, alt: str, name: Sequence[object
     with st.container(gap=None):  # the data button right under the chart's PNG button
         plotly_frame.show(sent, key=key, alt=alt, file_name=stem, frame=frame,
                           frame_in_link=frame_in_link)
-        data_button(sent, key, stem, alt, data, drawn or data is None)
+        if not presenting():  # a projected figure fills the screen alone, without exports
+            data_button(sent, key, stem, alt, data, drawn or data is None)
 
 
 def model_name(model: TrainedModel) -> tuple[str, str]:
