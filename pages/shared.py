@@ -280,7 +280,7 @@ def view_bar(page: str) -> None:
         st.session_state.pop(SHOW_KEY, None)
         return
     st.html(f"<style>{PRESENTATION_CSS}</style>")
-    columns = st.columns([5, 2, 2], vertical_alignment="center")
+    columns = st.columns([4, 3, 2], vertical_alignment="center")
     with columns[0]:
         if len(figures) > 1:
             titles = {f.id: f.title for f in figures}
@@ -291,7 +291,7 @@ def view_bar(page: str) -> None:
             st.session_state[SHOW_KEY] = figures[0].id
             st.markdown(f"**{figures[0].title}**")
     with columns[1]:
-        copy_link_button()
+        copy_link_button(inline=True)
     with columns[2]:
         _presentation_switch()
 
@@ -302,7 +302,7 @@ PRESENTATION_CSS = """
 html { font-size: 20px; }
 [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl],
 [data-testid=stExpandSidebarButton], [data-testid=stExpander] { display: none; }
-.stMainBlockContainer { padding-top: 3.2rem; padding-bottom: 1rem; max-width: none; }
+.stMainBlockContainer { padding-top: 4rem; padding-bottom: 1rem; max-width: none; }
 .stMainBlockContainer h1 { display: none; }
 [data-testid=stVerticalBlock] { gap: 0.6rem; }
 [class*="st-key-folded_"], .stMainBlockContainer hr { display: none; }
@@ -355,14 +355,18 @@ document.getElementById("copy").addEventListener("click", async () => {
 """
 
 
-def copy_link_button() -> None:
+def copy_link_button(inline: bool = False) -> None:
     """A button that copies the link to this view: the address (the page's settings) and,
-    on a page with an animation, the frame it shows (views.FRAME_PARAM)."""
+    on a page with an animation, the frame it shows (views.FRAME_PARAM). The link is then
+    shown to copy by hand: under the button, or beside it when `inline` (one line)."""
     page = current_page()
     chart = FRAME_CHARTS.get(page, "") if views.FRAME_PARAM in views.owned_params(page) else ""
     html = (_COPY_LINK_HTML.replace("__FRAME_CHART__", repr(chart))
             .replace("__FRAME_PARAM__", repr(views.FRAME_PARAM)))
-    st.iframe(html, height="content")
+    if inline:
+        html = html.replace("flex-wrap: wrap", "flex-wrap: nowrap").replace(
+            "flex: 1 0 100%", "flex: 1 1 0")
+    st.iframe(html, height=40 if inline else 68)
 
 
 # The chart whose animation frame goes into a page's link (see plotly_frame.show's frame).
