@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -236,6 +236,12 @@ def current_page() -> str:
     return st.session_state.get(OPEN_PAGE_KEY, "")
 
 
+def link_to_view(page: str, params: Mapping[str, str]) -> str:
+    """The link to `page` (a url_path, "" for Home) with those of `params` it owns, on
+    the server this browser uses (a relative link if that is not known)."""
+    return views.view_link(st.context.url or "/", page, params)
+
+
 def presenting() -> bool:
     """Whether this session shows the presentation view (?present=1)."""
     return bool(st.session_state.get(PRESENT_KEY, False))
@@ -289,6 +295,8 @@ def view_bar(page: str) -> None:
                           label_visibility="collapsed", required=True)
         elif figures:
             st.session_state[SHOW_KEY] = figures[0].id
+            if SHOW_KEY in st.query_params:  # the page's only figure is its default
+                del st.query_params[SHOW_KEY]
             st.markdown(f"**{figures[0].title}**")
     with columns[1]:
         copy_link_button(inline=True)
