@@ -204,12 +204,13 @@ SHOW_KEY = views.SHOW_PARAM  # session_state: the figure the presentation view s
 def open_page(page: str) -> None:
     """Before `page` (its url_path) runs: scope the URL and the controls to it.
 
-    Streamlit keeps session_state by key across pages, and several pages give their own
-    control the same key (n, t, seed, w...): the value a page's control had stays under
-    its key, the next page's control of that key picks it up and writes it into that
-    page's link (Sampling's Points = 250 became Guidance's ?n=250). So when the session
-    moves to another page, every page-owned key is forgotten (the new page starts from
-    its link, or its defaults), and the parameters the page does not own leave the URL.
+    Several pages give their own control the same key (n, t, seed, w...), and Streamlit
+    makes a keyed widget's id from the key (not its label or options): after a page
+    switch the browser sends the old page's value for that id, and the new page's
+    control took it into its link (Sampling's Points = 250 became Guidance's ?n=250).
+    So when the session moves to another page, every page-owned key is forgotten (the
+    new page starts from its link, or its defaults), and the parameters the page does
+    not own leave the URL.
     """
     previous = st.session_state.get(OPEN_PAGE_KEY)
     if previous is not None and previous != page:
