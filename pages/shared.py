@@ -207,12 +207,13 @@ SHOW_KEY = views.SHOW_PARAM  # session_state: the figure the presentation view s
 def open_page(page: str) -> None:
     """Before `page` (its url_path) runs: scope the URL and the controls to it.
 
-    Streamlit keeps session_state by key across pages, and several pages give their own
-    control the same key (n, t, seed, w...): the value a page's control had stays under
-    its key, the next page's control of that key picks it up and writes it into that
-    page's link (Sampling's Points = 250 became Guidance's ?n=250). So when the session
-    moves to another page, every page-owned key is forgotten (the new page starts from
-    its link, or its defaults), and the parameters the page does not own leave the URL.
+    Several pages give their own control the same key (n, t, seed, w...), and Streamlit
+    makes a keyed widget's id from the key (not its label or options): after a page
+    switch the browser sends the old page's value for that id, and the new page's
+    control took it into its link (Sampling's Points = 250 became Guidance's ?n=250).
+    So when the session moves to another page, every page-owned key is forgotten (the
+    new page starts from its link, or its defaults), and the parameters the page does
+    not own leave the URL.
     """
     previous = st.session_state.get(OPEN_PAGE_KEY)
     if previous is not None and previous != page:
@@ -237,6 +238,12 @@ def seed_presentation() -> None:
 
 def current_page() -> str:
     return st.session_state.get(OPEN_PAGE_KEY, "")
+
+
+def link_to_view(page: str, params: Mapping[str, str]) -> str:
+    """The link to `page` (a url_path, "" for Home) with those of `params` it owns, on
+    the server this browser uses (a relative link if that is not known)."""
+    return views.view_link(st.context.url or "/", page, params)
 
 
 def presenting() -> bool:
@@ -283,7 +290,7 @@ def view_bar(page: str) -> None:
         st.session_state.pop(SHOW_KEY, None)
         return
     st.html(f"<style>{PRESENTATION_CSS}</style>")
-    columns = st.columns([5, 2, 2], vertical_alignment="center")
+    columns = st.columns([4, 3, 2], vertical_alignment="center")
     with columns[0]:
         if len(figures) > 1:
             titles = {f.id: f.title for f in figures}
@@ -292,9 +299,11 @@ def view_bar(page: str) -> None:
                           label_visibility="collapsed", required=True)
         elif figures:
             st.session_state[SHOW_KEY] = figures[0].id
+            if SHOW_KEY in st.query_params:  # the page's only figure is its default
+                del st.query_params[SHOW_KEY]
             st.markdown(f"**{figures[0].title}**")
     with columns[1]:
-        copy_link_button()
+        copy_link_button(inline=True)
     with columns[2]:
         _presentation_switch()
 
@@ -305,7 +314,7 @@ PRESENTATION_CSS = """
 html { font-size: 20px; }
 [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl],
 [data-testid=stExpandSidebarButton], [data-testid=stExpander] { display: none; }
-.stMainBlockContainer { padding-top: 3.2rem; padding-bottom: 1rem; max-width: none; }
+.stMainBlockContainer { padding-top: 4rem; padding-bottom: 1rem; max-width: none; }
 .stMainBlockContainer h1 { display: none; }
 [data-testid=stVerticalBlock] { gap: 0.6rem; }
 [class*="st-key-folded_"], .stMainBlockContainer hr { display: none; }
@@ -358,14 +367,18 @@ document.getElementById("copy").addEventListener("click", async () => {
 """
 
 
-def copy_link_button() -> None:
+def copy_link_button(inline: bool = False) -> None:
     """A button that copies the link to this view: the address (the page's settings) and,
-    on a page with an animation, the frame it shows (views.FRAME_PARAM)."""
+    on a page with an animation, the frame it shows (views.FRAME_PARAM). The link is then
+    shown to copy by hand: under the button, or beside it when `inline` (one line)."""
     page = current_page()
     chart = FRAME_CHARTS.get(page, "") if views.FRAME_PARAM in views.owned_params(page) else ""
     html = (_COPY_LINK_HTML.replace("__FRAME_CHART__", repr(chart))
             .replace("__FRAME_PARAM__", repr(views.FRAME_PARAM)))
-    st.iframe(html, height="content")
+    if inline:
+        html = html.replace("flex-wrap: wrap", "flex-wrap: nowrap").replace(
+            "flex: 1 0 100%", "flex: 1 1 0")
+    st.iframe(html, height=40 if inline else 68)
 
 
 # The chart whose animation frame goes into a page's link (see plotly_frame.show's frame).

@@ -36,6 +36,7 @@ def test_the_view_link_keeps_the_server_and_swaps_the_page() -> None:
                            {"w": "5", "steps": "20", "present": "1"})
     assert link == "http://10.0.0.5:8501/app/guidance?w=5&present=1"
     assert views.view_link("https://x.org/", "", {"w": "5"}) == "https://x.org/"
+    assert views.view_link("/", "guidance", {"w": "5", "n": "250"}) == "/guidance?w=5&n=250"
 
 
 def test_every_url_bound_control_of_a_page_is_registered_for_it() -> None:
@@ -127,3 +128,14 @@ def test_a_bad_presentation_value_gets_a_note_and_the_normal_view() -> None:
 def test_a_bad_frame_gets_a_note_and_is_dropped() -> None:
     at = ui.open_page(SAMPLING, frame="10000000")
     assert "frame=10000000" in ui.warnings(at) and "frame" not in at.query_params
+
+
+def test_link_to_view_builds_a_pages_link_where_the_page_runs() -> None:
+    def script() -> None:
+        import streamlit as st
+
+        from pages import shared
+        st.markdown(shared.link_to_view("guidance", {"w": "5", "steps": "20"}))
+
+    at = run(AppTest.from_function(script, default_timeout=60))
+    assert at.markdown[0].value.endswith("/guidance?w=5")
