@@ -84,6 +84,10 @@ def go_to(lesson: Lesson, k: int, pages: Mapping[str, StreamlitPage]) -> None:
     query = lesson.query(k)
     if st.query_params.get(PRESENT_PARAM) == "1":  # a teacher presenting stays presenting
         query.setdefault(PRESENT_PARAM, "1")
+    # The switch and the figure picker read the link only while they hold no value.
+    st.session_state.pop(shared.SHOW_KEY, None)
+    if query.get(PRESENT_PARAM) == "1":
+        st.session_state[shared.PRESENT_KEY] = True
     st.switch_page(pages[lesson.steps[k - 1].page], query_params=query)
 
 

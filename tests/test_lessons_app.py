@@ -192,3 +192,22 @@ def test_each_page_reads_the_parameters_the_registry_gives_it(page: str) -> None
     for name, value in settings.items():
         assert at.session_state[name] == value, name
     assert "was not used" not in ui.warnings(at)
+
+
+def test_a_step_that_presents_turns_the_presentation_view_on_and_picks_its_figure() -> None:
+    from pages import lesson_bar
+
+    lesson = lessons.parse(
+        'title = "Two figures"\n'
+        '[[steps]]\npage = "random_walks"\nnarration = "The walks."\n'
+        '[[steps]]\npage = "random_walks"\nnarration = "The last step."\npresent = true\n'
+        'show = "bridge"\n', "two-figures")
+    lesson_bar.shelf().put(lesson)
+    at = open_step(lesson, 1)
+    assert "present" not in at.query_params and not (
+        "present" in at.session_state and at.session_state["present"])
+    at.button(key="lesson_next").click().run()
+    assert param(at, "step") == "2" and param(at, "present") == "1"
+    assert "present" in at.session_state and at.session_state["present"]
+    assert at.session_state["show"] == "bridge"
+    assert "What you see" not in page_text(at)
