@@ -9,13 +9,16 @@ pixels that changed since the previous frame (as transparent runs). Solid dots (
 edge) and 280 px panels keep the sampling page's default view (3 samplers x 1,000 points
 x 201 frames) under 2 MB (1.96 MB on the spiral; 8-level soft dots at 360 px made 3.8 MB).
 MP4 (H.264, PyAV's own FFmpeg) gets the same frames as RGB. Every size is bounded
-(explainer/limits.py); one export runs at a time per server process (`bounded`).
+(explainer/limits.py); one export runs at a time per server process (`bounded`), in a
+child process of lower priority (`in_worker`), so that it never holds the server's GIL.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +46,8 @@ Progress = Callable[[float], None]
 CONCURRENT_EXPORTS = 1
 EXPORT_WAIT_S = 20.0
 _export_slots = threading.BoundedSemaphore(CONCURRENT_EXPORTS)
+WORKER_NICE = 10  # the worker gets the CPU the server leaves (sliders first)
+WORKER_TIMEOUT_S = 300.0  # far above any bounded export; a stuck worker is killed
 
 
 class ExportBusy(ValueError):
@@ -51,6 +56,10 @@ class ExportBusy(ValueError):
 
 class ExportUnavailable(ValueError):
     """A format whose encoder is not installed."""
+
+
+class ExportFailed(ValueError):
+    """The worker process stopped without a file."""
 
 
 def bounded(make: Callable[[], bytes], wait: float | None = None) -> bytes:
@@ -252,3 +261,58 @@ def _mp4(frames: Iterator[Image.Image], frame_ms: int) -> bytes:
         if stream is not None:
             container.mux(stream.encode(None))
     return out.getvalue()
+
+
+# ---------------------------------------------------------------- the worker process
+
+@functools.lru_cache(maxsize=1)
+def _context() -> multiprocessing.context.BaseContext:
+    """Children forked from a clean server process that has imported the animations once
+    (not from the Streamlit server itself: forking a process with threads is unsafe)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["explainer.animations"])
+    return context
+
+
+def in_worker(make: Callable[..., bytes], *args: object, progress: Progress | None = None,
+              **kwargs: object) -> bytes:
+    """make(*args, progress=..., **kwargs) in a child process at lower priority (nice
+    WORKER_NICE): its work holds none of this process's locks (the GIL), and it gets only
+    the CPU this process leaves. Progress comes back over a pipe; a ValueError raised by
+    make is raised here."""
+    context = _context()
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_work, args=(send, make, args, kwargs), daemon=True)
+    worker.start()
+    send.close()
+    try:
+        while receive.poll(WORKER_TIMEOUT_S):
+            kind, value = receive.recv()
+            if kind == "progress" and progress is not None:
+                progress(value)
+            elif kind == "done":
+                return value
+            elif kind == "error":
+                raise value
+        raise ExportFailed("making the animation took too long; please try again")
+    except EOFError:
+        raise ExportFailed("making the animation failed (its worker stopped); please "
+                           "try again") from None
+    finally:
+        receive.close()
+        worker.join(timeout=1.0)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
+def _work(send: multiprocessing.connection.Connection, make: Callable[..., bytes],
+          args: tuple, kwargs: dict) -> None:
+    os.nice(WORKER_NICE)
+    try:
+        data = make(*args, progress=lambda f: send.send(("progress", f)), **kwargs)
+        send.send(("done", data))
+    except ValueError as exc:  # a bound or a missing encoder: the caller says it
+        send.send(("error", exc))
+    finally:
+        send.close()

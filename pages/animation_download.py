@@ -1,6 +1,8 @@
 """The download of a page's animation as GIF or MP4 (explainer/animations.py): a format
 choice and a button; the file is made on click, with a progress bar, one export at a time
-per server (export.bounded), and kept per settings so the next click is instant."""
+per server (export.bounded) in a low-priority worker process (export.in_worker, so that
+other visitors' sliders keep their speed), and kept per settings: the next click is
+instant."""
 
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ def download(key: str, what: str, settings: Hashable, file_stem: str,
         update, remove = progress_bar(f"Drawing and encoding {what}...")
         try:
             data = export.bounded(lambda: make(fmt, update))
-        except (export.ExportBusy, export.ExportUnavailable) as exc:
+        except (export.ExportBusy, export.ExportUnavailable, export.ExportFailed) as exc:
             st.warning(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
             return
         finally:
@@ -91,8 +93,8 @@ def walks(model_key: str, model: TrainedModel, paths: np.ndarray, count: int,
     def make(fmt: str, progress: Progress) -> bytes:
         title = (f"{model.data.name}: {count} random walk{'s' if count > 1 else ''} "
                  f"({model.schedule.name})")
-        return animations.walks(model.schedule, model.data.points, paths, title, fmt,
-                                progress=progress)
+        return export.in_worker(animations.walks, model.schedule, model.data.points, paths,
+                                title, fmt, progress=progress)
 
     download("walks_animation", "an animation over t", (model_key, count, seed),
              f"random-walks-{model.data.name}-{model.schedule.name}", make)
@@ -111,8 +113,8 @@ def guided(model_key: str, model: TrainedModel, kind: str, label: int,
         away = "" if negative is None else f", away from '{names[negative]}'"
         title = f"Class '{names[label]}'{away}: DDIM, {steps} steps"
         points = model.data.points[model.data.labels == label]
-        return animations.guidance(finals, ws, points, title, fmt,
-                                   progress=lambda f: progress(0.6 + 0.4 * f))
+        return export.in_worker(animations.guidance, finals, ws, points, title, fmt,
+                                progress=lambda f: progress(0.6 + 0.4 * f))
 
     download("guidance_animation", "an animation over w",
              (model_key, kind, label, negative, n, steps, w_max),

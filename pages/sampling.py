@@ -364,7 +364,8 @@ def run_download(active: shared.Active, samplers: tuple[str, ...], kind: str,
         runs = [shared.cached_trajectory(active.key, active.model, kind, s, steps, n,
                                          Guidance(), seed) for s in samplers]
         title = f"{steps} step{'s' if steps > 1 else ''} from t = {active.model.schedule.T} to 0"
-        return animations.sampling(
+        return export.in_worker(
+            animations.sampling,
             [animations.Panel(TITLES[s], r.xs) for s, r in zip(samplers, runs, strict=True)],
             runs[0].times, active.model.data.points, title, fmt, progress=progress)
 

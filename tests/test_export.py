@@ -392,3 +392,16 @@ def test_pages_make_their_animation_on_click(page: str, key: str, params: dict,
     at.button(key=f"{key}_make").click().run()
     assert "busy making other animations" in " ".join(w.value for w in at.warning)
     assert not at.get("download_button")
+
+
+def test_the_worker_process_makes_the_same_file_and_reports_progress_and_errors() -> None:
+    xs, times = run(steps=12, n=80)
+    panels = [animations.Panel("ddpm", xs)]
+    seen: list[float] = []
+    here = animations.sampling(panels, times, xs[-1], "title", "gif")
+    there = export.in_worker(animations.sampling, panels, times, xs[-1], "title", "gif",
+                             progress=seen.append)
+    assert there == here
+    assert seen[-1] == 1.0 and len(seen) == len(times)
+    with pytest.raises(ValueError, match="one point set per time"):
+        export.in_worker(animations.sampling, panels, times[:-1], xs[-1], "title")
