@@ -129,6 +129,7 @@ class Layout:
     def text_index(self) -> int:
         return DATA_LEVELS * (len(self.inks) + 1)
 
+    @functools.cached_property
     def palette(self) -> list[int]:
         """Every mix of background, data (DATA_LEVELS coverages) and ink, index
         d * (inks + 1) + k, then the text colour."""
@@ -198,7 +199,7 @@ def with_text(layout: Layout, frame: np.ndarray,
               lines: Iterable[tuple[float, float, str]]) -> Image.Image:
     """The frame as a palette image with each (x, y, text) written centred at x, top y."""
     image = Image.fromarray(frame, "P")
-    image.putpalette(layout.palette())
+    image.putpalette(layout.palette)
     draw = ImageDraw.Draw(image)
     for x, y, text in lines:
         room = 2 * min(x, image.width - x) - 4  # centred at x: as wide as fits both ways

@@ -73,7 +73,7 @@ def download(key: str, what: str, settings: Hashable, file_stem: str,
         update, remove = progress_bar(f"Drawing and encoding {what}...")
         try:
             data = export.bounded(lambda: make(fmt, update))
-        except (export.ExportBusy, export.ExportUnavailable, export.ExportFailed) as exc:
+        except ValueError as exc:  # busy, a bound, no MP4 encoder: one line, no file
             st.warning(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
             return
         finally:

@@ -20,8 +20,9 @@ the file or the server's "busy" answer. Reported: page-open and slider rerun tim
 sent -> script_finished), p50/p95/max, for all students and per page; rerun times of the
 others while at least one training (or export) ran, and while none did; errors (exception
 elements, error alerts, failed runs, disconnects, timeouts); the server's peak RSS
-(process and children, sampled every 0.25 s) and CPU. Loopback only; every thread stops at its deadline, the script stops the
-server it started, and a hard limit of --seconds + 600 s ends it in any case.
+(process and children, sampled every 0.25 s) and CPU. Loopback only; every thread stops
+at its deadline, the script stops the server it started, and a hard limit of --seconds +
+600 s ends it in any case.
 
 --switch: the whole class switches at once. Every student connects first; then all open
 the same view (--view, a page and its query: one nobody has opened yet on a fresh
