@@ -21,7 +21,9 @@ KEPT_FILES = 16
 KEPT_BYTES = 64 * 10**6  # the largest file is bounded by limits.MAX_GIF_PIXELS anyway
 _kept: OrderedDict[Hashable, bytes] = OrderedDict()
 _kept_lock = threading.Lock()
-LABELS = {"gif": "GIF (loops; slides, web pages)", "mp4": "MP4 (video; plays once)"}
+LABELS = {"gif": "GIF", "mp4": "MP4"}
+FORMAT_HELP = ("GIF: loops, plays anywhere (slides, web pages, handouts). MP4: a video "
+               "(H.264) that plays once; slide programs and video players take it.")
 
 
 def kept(key: Hashable) -> bytes | None:
@@ -39,6 +41,11 @@ def keep(key: Hashable, data: bytes) -> None:
         _kept.move_to_end(key)
         while len(_kept) > KEPT_FILES or sum(map(len, _kept.values())) > KEPT_BYTES:
             _kept.popitem(last=False)
+
+
+def size_text(n_bytes: int) -> str:
+    """1.96 MB, or 85 kB below 1 MB (0.0 MB would say nothing)."""
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 10**6 else f"{max(1, n_bytes // 1000)} kB"
 
 
 def progress_bar(text: str) -> tuple[Progress, Callable[[], None]]:
@@ -59,10 +66,10 @@ def download(key: str, what: str, settings: Hashable, file_stem: str,
              make: Callable[[str, Progress], bytes]) -> None:
     """A format choice and a "Make" button; on click, make(fmt, progress) (or the kept
     file of these settings), then a download button. `what` names the animation."""
-    fmt_col, make_col = st.columns([2, 3], vertical_alignment="bottom")
+    fmt_col, make_col = st.columns([1, 2], vertical_alignment="bottom")
     with fmt_col:
-        fmt = st.radio("File format", tuple(LABELS), format_func=LABELS.get, horizontal=True,
-                       key=f"{key}_format")
+        fmt = st.radio("Animation file", tuple(LABELS), format_func=LABELS.get,
+                       horizontal=True, key=f"{key}_format", help=FORMAT_HELP)
     with make_col:
         clicked = st.button(f"Make {what} ({fmt.upper()})", icon=":material/movie:",
                             key=f"{key}_make")
@@ -79,7 +86,7 @@ def download(key: str, what: str, settings: Hashable, file_stem: str,
         finally:
             remove()
         keep((key, settings, fmt), data)
-    st.download_button(f"Download the {fmt.upper()} ({len(data) / 1e6:.1f} MB)", data,
+    st.download_button(f"Download the {fmt.upper()} ({size_text(len(data))})", data,
                        file_name=f"{file_stem}.{fmt}", mime=export.FORMATS[fmt],
                        on_click="ignore", icon=":material/download:", key=f"{key}_download")
 

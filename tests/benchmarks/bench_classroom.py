@@ -73,7 +73,7 @@ EXPORTS = [("sampling", "sampling_gif",
            ("guidance", "guidance_animation",
             [f"dataset={d}&n={n}" for n in (250, 500, 1000)
              for d in ("spiral", "moons", "rings", "gaussians", "checkerboard")])]
-FORMAT_LABELS = ("GIF (loops; slides, web pages)", "MP4 (video; plays once)")
+FORMAT_LABELS = ("GIF", "MP4")  # the radio's options as shown
 
 
 @dataclass

@@ -35,20 +35,29 @@ def test_an_animation_downloads(page: Page, url: str, key: str, fmt: str, frames
     page.locator(f".st-key-{key}_format").get_by_text(fmt.upper()).click()
     wait_idle(page)
     page.locator(f".st-key-{key}_make button").click()
+    if frames > 100:  # long enough (seconds) to see the progress bar on the way
+        bar = page.locator("[data-testid=stProgress]")
+        expect(bar).to_be_visible(timeout=30_000)
+        page.screenshot(path=screenshot_dir / f"export-{key}-progress.png",
+                        clip=_around(page, bar.bounding_box()))
     download_button = page.locator(f".st-key-{key}_download button")
     expect(download_button).to_be_visible(timeout=120_000)
     expect(download_button).to_contain_text(f"Download the {fmt.upper()}")
     assert not problems(page), problems(page)
     download_button.scroll_into_view_if_needed()
-    boxes = [page.locator(f".st-key-{key}_{part}").bounding_box()
-             for part in ("format", "download")]
-    top, bottom = boxes[0]["y"] - 200, boxes[1]["y"] + boxes[1]["height"] + 20
     page.screenshot(path=screenshot_dir / f"export-{key}-{fmt}.png",
-                    clip={"x": 0, "y": max(0, top), "width": page.viewport_size["width"],
-                          "height": bottom - max(0, top)})
+                    clip=_around(page, page.locator(f".st-key-{key}_download").bounding_box()))
     with page.expect_download() as arrived:
         download_button.click()
     path = tmp_path / arrived.value.suggested_filename
     arrived.value.save_as(path)
     assert path.suffix == f".{fmt}"
     assert frames_in(path.read_bytes(), fmt) == frames
+
+
+def _around(page: Page, box: dict | None) -> dict:
+    """The page's width, from 250 px above `box` to 20 px below it."""
+    assert box is not None
+    top = max(0.0, box["y"] - 250)
+    return {"x": 0, "y": top, "width": page.viewport_size["width"],
+            "height": box["y"] + box["height"] + 20 - top}
