@@ -174,6 +174,18 @@ def guided_finals(model: EpsModel, schedule: Schedule, label: int, negative: int
     return np.stack(finals)
 
 
+def guided(model: EpsModel, schedule: Schedule, label: int, negative: int | None,
+           ws: np.ndarray, n: int, steps: int, class_points: np.ndarray, title: str,
+           fmt: str = "gif", seed: int = 0, sampler: str = GUIDANCE_SAMPLER,
+           panel_px: int = GUIDANCE_PX, progress: Progress | None = None) -> bytes:
+    """guided_finals, then their animation (`guidance`): the whole of page 5's export in
+    one call, for a worker process (export.in_worker)."""
+    export.check_sizes(n, len(ws), 1, panel_px)  # before the runs, not after
+    finals = guided_finals(model, schedule, label, negative, ws, n, steps, seed,
+                           _part(progress, 0.0, 0.6), sampler)
+    return guidance(finals, ws, class_points, title, fmt, panel_px, _part(progress, 0.6, 1.0))
+
+
 def guidance(finals: np.ndarray, ws: np.ndarray, class_points: np.ndarray, title: str,
              fmt: str = "gif", panel_px: int = GUIDANCE_PX,
              progress: Progress | None = None) -> bytes:

@@ -426,14 +426,12 @@ def animate_guidance(args: argparse.Namespace, model: TrainedModel, fmt: str) ->
     eps_model = model.ideal() if args.ideal else model.denoiser()
     print(f"sampling {n:,} points, {steps} {sampler} steps, for {len(ws)} values of w...",
           file=sys.stderr)
-    finals = animations.guided_finals(eps_model, model.schedule, label, negative, ws, n,
-                                      steps, args.seed, lambda f: progress_bar(f, "runs"),
-                                      sampler)
-    print(file=sys.stderr)
     away = "" if negative is None else f", away from '{names[negative]}'"
     title = f"Class '{names[label]}'{away}: {sampler}, {steps} steps"
     points = model.data.points[model.data.labels == label]
-    return animations.guidance(finals, ws, points, title, fmt, size, frames_bar)
+    return animations.guided(eps_model, model.schedule, label, negative, ws, n, steps,
+                             points, title, fmt, args.seed, sampler, size,
+                             lambda f: progress_bar(f, "runs, then frames"))
 
 
 def cmd_field(args: argparse.Namespace) -> None:

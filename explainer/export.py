@@ -10,7 +10,8 @@ edge) and 280 px panels keep the sampling page's default view (3 samplers x 1,00
 x 201 frames) under 2 MB (1.96 MB on the spiral; 8-level soft dots at 360 px made 3.8 MB).
 MP4 (H.264, PyAV's own FFmpeg) gets the same frames as RGB. Every size is bounded
 (explainer/limits.py); one export runs at a time per server process (`bounded`), in a
-child process of lower priority (`in_worker`), so that it never holds the server's GIL.
+child process of lower priority (`in_worker`), so that it never holds the server's GIL
+(page 5's export samples there too).
 """
 
 from __future__ import annotations
@@ -309,7 +310,10 @@ def in_worker(make: Callable[..., bytes], *args: object, progress: Progress | No
 
 def _work(send: multiprocessing.connection.Connection, make: Callable[..., bytes],
           args: tuple, kwargs: dict) -> None:
+    from explainer.runtime import configure_process  # torch: imported by the preload
+
     os.nice(WORKER_NICE)
+    configure_process()  # one torch thread, as the server (guidance samples here)
     try:
         data = make(*args, progress=lambda f: send.send(("progress", f)), **kwargs)
         send.send(("done", data))

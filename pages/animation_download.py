@@ -113,15 +113,13 @@ def guided(model_key: str, model: TrainedModel, kind: str, label: int,
     names = model.class_names
 
     def make(fmt: str, progress: Progress) -> bytes:
-        ws = animations.guidance_ws(w_max)
         eps_model = model.ideal() if kind == "ideal" else model.denoiser()
-        finals = animations.guided_finals(eps_model, model.schedule, label, negative, ws,
-                                          n, steps, progress=lambda f: progress(0.6 * f))
         away = "" if negative is None else f", away from '{names[negative]}'"
         title = f"Class '{names[label]}'{away}: DDIM, {steps} steps"
         points = model.data.points[model.data.labels == label]
-        return export.in_worker(animations.guidance, finals, ws, points, title, fmt,
-                                progress=lambda f: progress(0.6 + 0.4 * f))
+        return export.in_worker(animations.guided, eps_model, model.schedule, label,
+                                negative, animations.guidance_ws(w_max), n, steps, points,
+                                title, fmt, progress=progress)
 
     download("guidance_animation", "an animation over w",
              (model_key, kind, label, negative, n, steps, w_max),

@@ -329,7 +329,7 @@ def test_cli_animates_each_kind_to_each_format(what: str, extra: list[str], fram
         decoded_frames, _ = decoded(out.read_bytes())
         assert len(decoded_frames) == frames and decoded_frames[0].shape[1] == width
     err = capsys.readouterr().err
-    assert "100% frames" in err  # the progress bar reached the end
+    assert "100%" in err  # the progress bar reached the end
 
 
 @pytest.mark.parametrize("extra, fragment", [
