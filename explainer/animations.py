@@ -75,8 +75,8 @@ def sampling(panels: Sequence[Panel], times: np.ndarray, data: np.ndarray, title
         for k in keep:
             frame = base.copy()
             for i, panel in enumerate(panels):
-                export.stamp(layout, layout.area(frame, i),
-                             export.dots(layout, panel.xs[k], extent), 1)
+                export.stamp(layout, layout.area(frame, i), 1,
+                             export.dots(layout, panel.xs[k], extent))
             yield export.with_text(layout, frame, fixed + [
                 (_centre(layout, i), top - HEADER_PX // 2 + 2, f"t = {times[k]}")
                 for i in range(len(panels))])
@@ -112,17 +112,21 @@ def walks(schedule: Schedule, data: np.ndarray, paths: np.ndarray, title: str,
     inks = (CLOUD_INK, *(Ink(export.hex_rgb(PALETTE[i])) for i in range(paths.shape[1])))
     layout = Layout(1, panel_px, HEADER_PX, inks)
 
+    underlay: dict[float, np.ndarray] = {}  # the last one: DDPM's view hardly changes
+
     def frames_() -> Iterator:
         for t in times:
             cloud = noised_cloud(schedule, data, t, seed=0)
             path = paths[frame_indices(t + 1, PATH_VERTICES + 1)]
             extent = view_extent(cloud, path.reshape(-1, 2), data)
-            frame = export.underlay(layout, [data], [extent])
+            if extent not in underlay:  # the view widens with the cloud, in 0.1 steps
+                underlay.clear()
+                underlay[extent] = export.underlay(layout, [data], [extent])
+            frame = underlay[extent].copy()
             area = layout.area(frame, 0)
-            export.stamp(layout, area, export.dots(layout, cloud, extent), 1)
-            for i in range(paths.shape[1]):
-                xy = layout.pixels(path[:, i], extent)
-                export.stamp(layout, area, export.shapes(layout, _walk_drawing(xy)), 2 + i)
+            export.stamp(layout, area, 1, export.dots(layout, cloud, extent))
+            walks_drawn = [layout.pixels(path[:, i], extent) for i in range(paths.shape[1])]
+            export.stamp(layout, area, export.shapes(layout, _walk_drawing(walks_drawn)))
             yield export.with_text(layout, frame, [
                 (panel_px / 2, 2, title),
                 (panel_px / 2, HEADER_PX // 2 + 2, f"t = {t:,} (sigma_t = "
@@ -131,16 +135,19 @@ def walks(schedule: Schedule, data: np.ndarray, paths: np.ndarray, title: str,
     return export.encode(frames_(), len(times), fmt, export.FRAME_MS, progress)
 
 
-def _walk_drawing(xy: np.ndarray) -> Callable[[ImageDraw.ImageDraw], None]:
-    """A path through pixel positions xy, a circle at its start and a cross at its end."""
+def _walk_drawing(walks_xy: Sequence[np.ndarray]) -> Callable[[ImageDraw.ImageDraw], None]:
+    """Each walk (pixel positions) as a path with a circle at its start and a cross at its
+    end, in ink 2 + its number (ink 1 is the cloud)."""
     def draw(d: ImageDraw.ImageDraw) -> None:
-        points = [tuple(p) for p in xy.tolist()]
-        if len(points) > 1:
-            d.line(points, fill=255, width=2, joint="curve")
-        (x0, y0), (x1, y1) = points[0], points[-1]
-        d.ellipse((x0 - 5, y0 - 5, x0 + 5, y0 + 5), outline=255, width=2)
-        d.line((x1 - 5, y1 - 5, x1 + 5, y1 + 5), fill=255, width=3)
-        d.line((x1 - 5, y1 + 5, x1 + 5, y1 - 5), fill=255, width=3)
+        for i, xy in enumerate(walks_xy):
+            ink = 2 + i
+            points = [tuple(p) for p in xy.tolist()]
+            if len(points) > 1:
+                d.line(points, fill=ink, width=2, joint="curve")
+            (x0, y0), (x1, y1) = points[0], points[-1]
+            d.ellipse((x0 - 5, y0 - 5, x0 + 5, y0 + 5), outline=ink, width=2)
+            d.line((x1 - 5, y1 - 5, x1 + 5, y1 + 5), fill=ink, width=3)
+            d.line((x1 - 5, y1 + 5, x1 + 5, y1 - 5), fill=ink, width=3)
     return draw
 
 
@@ -199,7 +206,7 @@ def guidance(finals: np.ndarray, ws: np.ndarray, class_points: np.ndarray, title
     def frames() -> Iterator:
         for w, xs in zip(ws, finals, strict=True):
             frame = export.underlay(layout, [class_points], [extent])
-            export.stamp(layout, layout.area(frame, 0), export.dots(layout, xs, extent), 1)
+            export.stamp(layout, layout.area(frame, 0), 1, export.dots(layout, xs, extent))
             outside = int((np.abs(xs) > extent).any(1).sum())
             yield export.with_text(layout, frame, [
                 (panel_px / 2, 2, title),

@@ -164,11 +164,16 @@ def underlay(layout: Layout, data: Sequence[np.ndarray],
     return frame
 
 
-def stamp(layout: Layout, area: np.ndarray, mask: np.ndarray, ink: int) -> None:
-    """Ink number `ink` (1-based, as in layout.inks) over `area` where mask is true,
-    keeping the data level under it (later inks cover earlier ones)."""
+def stamp(layout: Layout, area: np.ndarray, ink: np.ndarray | int,
+          where: np.ndarray | None = None) -> None:
+    """Inks (1-based, as in layout.inks; 0: none) over `area`: one ink where `where` is
+    true, or an array of inks where it is not 0, keeping the data level under them
+    (later stamps cover earlier ones)."""
     inks = len(layout.inks) + 1
-    area[mask] = area[mask] // inks * inks + ink
+    if where is None:
+        where = ink > 0
+        ink = ink[where]
+    area[where] = area[where] // inks * inks + ink
 
 
 def dots(layout: Layout, points: np.ndarray, extent: float) -> np.ndarray:
@@ -177,10 +182,11 @@ def dots(layout: Layout, points: np.ndarray, extent: float) -> np.ndarray:
 
 
 def shapes(layout: Layout, draw: Callable[[ImageDraw.ImageDraw], None]) -> np.ndarray:
-    """Where lines and markers drawn by draw(ImageDraw) cover a panel."""
-    mask = Image.new("L", (layout.panel_px, layout.panel_px), 0)
-    draw(ImageDraw.Draw(mask))
-    return np.asarray(mask) > 0
+    """The inks of lines and markers that draw(ImageDraw) draws on a panel (with fill =
+    the ink's number), 0 elsewhere."""
+    canvas = Image.new("L", (layout.panel_px, layout.panel_px), 0)
+    draw(ImageDraw.Draw(canvas))
+    return np.frombuffer(canvas.tobytes(), np.uint8).reshape(layout.panel_px, -1)
 
 
 def font(text: str = "", width: int = 10**6,
