@@ -77,7 +77,7 @@ def download(key: str, what: str, settings: Hashable, file_stem: str,
         return
     data = kept((key, settings, fmt))
     if data is None:
-        update, remove = progress_bar(f"Drawing and encoding {what}...")
+        update, remove = progress_bar(f"Making {what} (one at a time on this server)...")
         try:
             data = export.bounded(lambda: make(fmt, update))
         except ValueError as exc:  # busy, a bound, no MP4 encoder: one line, no file

@@ -8,7 +8,12 @@ from 0 to T) on DDPM and on the random walk, page 5's guided samples (500 sample
 values of w, DDIM-50). Time = drawing and encoding in this process (the runs already
 made, as the pages have them cached), median of --repeats; the guidance row also gives
 the 41 sampling runs apart. Then the command line end to end (a new process: imports,
-model, sampling, file). A fixed single-thread workload is timed before and after
+model, sampling, file). Then what an export does to the server's other work: a
+"slider" thread runs a fixed pure-Python task (~20 ms idle) every 100 ms, and its times
+are compared while nothing else runs, while the default sampling GIF is made in this
+process's own thread (holding the GIL, as the first version did), and while it is made in
+the worker process (export.in_worker, nice 10, as the pages do): --rounds exports each,
+interleaved. A fixed single-thread workload is timed before and after
 (reference workload): on a machine shared with other jobs it says how much CPU the run
 could have had (~0.3 s on an idle core of this project's machine).
 """
@@ -20,13 +25,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import benchlib
 
-from explainer import animations, checkpoints
+from explainer import animations, checkpoints, export
 from explainer.runtime import configure_process
 from explainer.samplers import SAMPLER_NAMES, sample
 
@@ -58,10 +64,57 @@ def row(name: str, make: Callable[[str], bytes], repeats: int) -> None:
     print(f"| {name:<44} | {cells[0]} | {cells[1]} |")
 
 
+def slider_task() -> float:
+    """A fixed pure-Python task standing in for a slider's rerun; returns its seconds."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(400_000):
+        total += i % 7
+    return time.perf_counter() - start
+
+
+def slider_times(busy: Callable[[], object] | None, seconds: float = 4.0) -> list[float]:
+    """The slider task every 100 ms for `seconds`, or while busy() runs beside it."""
+    done = threading.Event()
+    times: list[float] = []
+
+    def sliders() -> None:
+        end = time.monotonic() + seconds
+        while not done.is_set() and (busy is not None or time.monotonic() < end):
+            times.append(slider_task())
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=sliders)
+    thread.start()
+    if busy is not None:
+        busy()
+        done.set()
+    thread.join()
+    return times
+
+
+def gil_rows(make_here: Callable[[], bytes], make_there: Callable[[], bytes],
+             rounds: int) -> None:
+    cases = {"nothing else": None, "export in this process's thread": make_here,
+             "export in the worker process": make_there}
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    make_there()  # start the forkserver (the first export only)
+    for _ in range(rounds):
+        for name, busy in cases.items():
+            times[name] += slider_times(busy)
+    print("\n| the slider task (~20 ms idle) while ... | n | p50 | p95 | max |\n"
+          "|---|---|---|---|---|")
+    for name, values in times.items():
+        stats = benchlib.percentiles(values)
+        print(f"| {name} | {len(values)} | {stats['p50'] * 1000:.0f} ms | "
+              f"{stats['p95'] * 1000:.0f} ms | {stats['max'] * 1000:.0f} ms |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dataset", default="spiral")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     configure_process()
     print(benchlib.machine())
@@ -90,6 +143,9 @@ def main() -> None:
         finals, ws, points, "title", fmt), args.repeats)
     print(f"\nguidance's {len(ws)} DDIM-50 runs of 500 samples before drawing: "
           f"{sampling_s:.2f} s")
+    gil_rows(lambda: animations.sampling(panels, runs[0].times, data, "title"),
+             lambda: export.in_worker(animations.sampling, panels, runs[0].times, data,
+                                      "title"), args.rounds)
     print("\ncommand line, end to end (new process: imports, model, sampling, encoding):")
     with tempfile.TemporaryDirectory() as folder:
         for what, suffix in (("sampling", "gif"), ("sampling", "mp4"), ("walks", "gif"),
