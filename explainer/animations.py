@@ -93,6 +93,11 @@ def walk_paths(schedule: Schedule, data: np.ndarray, count: int, seed: int) -> n
     return forward_paths(schedule, data[picks], seed=seed)
 
 
+def walks_title(dataset: str, schedule: Schedule, count: int) -> str:
+    return (f"{dataset}, {schedule.name} process: {count} walk{'s' if count > 1 else ''} "
+            "from the data")
+
+
 def walk_times(schedule: Schedule, frames: int) -> list[int]:
     """`frames` times from 0 to T spaced as page 1's t slider (evenly in sigma_t for the
     random walk), fewer if T is smaller."""

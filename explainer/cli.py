@@ -404,7 +404,7 @@ def animate_walks(args: argparse.Namespace, model: TrainedModel, fmt: str) -> by
     if count > animations.MAX_WALKS:
         raise UsageError(f"--n: at most {animations.MAX_WALKS} walks, got {count}")
     paths = animations.walk_paths(model.schedule, model.data.points, count, args.seed)
-    title = f"{model.data.name}: {count} random walks ({model.schedule.name})"
+    title = animations.walks_title(model.data.name, model.schedule, count)
     return animations.walks(model.schedule, model.data.points, paths, title, fmt,
                             args.frames or animations.WALK_FRAMES,
                             args.size or animations.WALKS_PX, frames_bar)

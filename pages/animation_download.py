@@ -98,8 +98,7 @@ def walks(model_key: str, model: TrainedModel, paths: np.ndarray, count: int,
           seed: int) -> None:
     """Page 1: the walks `paths` (count, seed) and the noised cloud over every t."""
     def make(fmt: str, progress: Progress) -> bytes:
-        title = (f"{model.data.name}: {count} random walk{'s' if count > 1 else ''} "
-                 f"({model.schedule.name})")
+        title = animations.walks_title(model.data.name, model.schedule, count)
         return export.in_worker(animations.walks, model.schedule, model.data.points, paths,
                                 title, fmt, progress=progress)
 
