@@ -146,9 +146,11 @@ def trainer(who: int, url: str, seconds: int, start_at: float, shared: Shared) -
         session.close()
 
 
-def exporter(who: int, url: str, start_at: float, end_at: float, shared: Shared) -> None:
+def exporter(who: int, url: str, start_at: float, end_at: float, shared: Shared,
+             click: bool = True) -> None:
     """Animation files in a loop: page after page, settings after settings, GIF and MP4
-    in turn, until end_at."""
+    in turn, until end_at. click=False: the same page opens, without the files (what the
+    opens alone cost the others)."""
     time.sleep(max(0.0, start_at - time.monotonic()))
     session = StreamlitSession(url, timeout=RUN_TIMEOUT + 60)
     try:
@@ -158,6 +160,9 @@ def exporter(who: int, url: str, start_at: float, end_at: float, shared: Shared)
             page, key, queries = EXPORTS[k % len(EXPORTS)]
             session.open_page(page, queries[(who * 7 + k // len(EXPORTS)) % len(queries)])
             fmt = session.choice(f"{key}_format", FORMAT_LABELS[(k // len(EXPORTS)) % 2])
+            if not click:
+                time.sleep(5.0)  # about as long as a file takes, then the next page
+                continue
             sent = time.monotonic()
             run = session.click(f"{key}_make", [fmt])
             made = "download" in run.notes
@@ -353,7 +358,7 @@ def classroom_threads(args: argparse.Namespace, url: str, begin: float,
     for j in range(args.exporters):  # they start once everybody has joined
         threads.append(threading.Thread(target=exporter, daemon=True, args=(
             sliders + args.trainers + j, url, begin + args.ramp + j,
-            begin + args.ramp + args.seconds, shared)))
+            begin + args.ramp + args.seconds, shared, not args.open_only)))
     return threads
 
 
@@ -377,6 +382,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--train-seconds", type=int, default=20)
     parser.add_argument("--exporters", type=int, default=0,
                         help="how many of the students make animation files in a loop")
+    parser.add_argument("--open-only", action="store_true",
+                        help="exporters open their pages but make no files (a control)")
     parser.add_argument("--switch", action="store_true",
                         help="the whole class opens --view at the same moment")
     parser.add_argument("--view", default=SWITCH_VIEW,
