@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from explainer import checkpoints, export, limits, under_conditioned
+from explainer import animations, checkpoints, export, limits, under_conditioned
 from explainer.datasets import DATASET_NAMES, Dataset, make_dataset, parse_label
 from explainer.fields import grid_field
 from explainer.guidance import Guidance
@@ -41,6 +41,7 @@ from explainer.training import Training
 from explainer.user_data import USER_DATA_NAME, read_csv
 
 T = TypeVar("T")
+ANIMATIONS = ("sampling", "walks", "guidance")
 
 class UsageError(Exception):
     """A bad argument: printed as one line, exit status 2."""
@@ -145,22 +146,36 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, required=True)
     c.set_defaults(run=cmd_sample)
 
-    c = sub.add_parser("animate", help="a sampling run as an animated GIF, for slides")
+    c = sub.add_parser("animate", help="an animation as a GIF or MP4, for slides: a "
+                       "sampling run, page 1's random walks, or page 5's guided samples")
     _model_arguments(c)
+    c.add_argument("--what", choices=ANIMATIONS, default="sampling",
+                   help="sampling: from noise to data (one panel per sampler); walks: "
+                        "random walks from the data outward over t; guidance: samples of "
+                        "--label as w goes from 0 to --guidance")
     c.add_argument("--ideal", action="store_true", help="use the exact ideal denoiser")
-    c.add_argument("--sampler", choices=(*SAMPLER_NAMES, "all"), required=True,
-                   help="one sampler, or all three side by side")
+    c.add_argument("--sampler", choices=(*SAMPLER_NAMES, "all"), default=None,
+                   help="sampling: one sampler, or all three side by side (default); "
+                        "guidance: the sampler of every run (default ddim)")
     c.add_argument("--steps", type=count(1, limits.MAX_T), default=None,
-                   help="default: T, or 1,000 if T is larger")
-    c.add_argument("--n", type=count(1, limits.MAX_GIF_POINTS), default=1000)
+                   help="sampler steps (sampling: T, or 1,000 if T is larger; guidance: "
+                        f"{animations.GUIDANCE_STEPS}, or T if smaller)")
+    c.add_argument("--n", type=count(1, limits.MAX_GIF_POINTS), default=None,
+                   help="sampling: points (default 1,000); walks: walks to follow "
+                        f"(1..{animations.MAX_WALKS}, default 3); guidance: samples "
+                        "(default 500)")
     _guidance_arguments(c)
+    c.set_defaults(guidance=None)  # each animation has its own default w
     c.add_argument("--seed", type=SEED, default=0)
-    c.add_argument("--frames", type=count(2, limits.MAX_GIF_FRAMES),
-                   default=limits.MAX_GIF_FRAMES,
-                   help="at most this many frames, evenly spaced (default: every step)")
-    c.add_argument("--size", type=count(*export.PANEL_PX_RANGE),
-                   default=export.DEFAULT_PANEL_PX, help="each panel's side in pixels")
-    c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--frames", type=count(2, limits.MAX_GIF_FRAMES), default=None,
+                   help="sampling: at most this many, evenly spaced (default: every step); "
+                        f"walks: times from 0 to T (default {animations.WALK_FRAMES}); "
+                        "guidance: values of w (default: every "
+                        f"{animations.GUIDANCE_W_STEP:g})")
+    c.add_argument("--size", type=count(*export.PANEL_PX_RANGE), default=None,
+                   help=f"each panel's side in pixels (default {export.DEFAULT_PANEL_PX} "
+                        f"for sampling, {animations.WALKS_PX} otherwise)")
+    c.add_argument("--out", type=Path, required=True, help="F.gif or F.mp4")
     c.set_defaults(run=cmd_animate)
 
     c = sub.add_parser("field", help="the denoising direction on a grid (.npz: xy, v)")
@@ -339,13 +354,37 @@ def sampling_steps(args: argparse.Namespace, model: TrainedModel, runs: int = 1)
     return steps
 
 
+NOT_FOR = {"walks": ("sampler", "steps", "label", "guidance", "negative", "ideal")}
+
+
 def cmd_animate(args: argparse.Namespace) -> None:
-    if args.out.suffix.lower() != ".gif":
-        raise UsageError(f"{args.out}: give a file name ending in .gif")
+    fmt = export.file_format(args.out.name)
+    for name in NOT_FOR.get(args.what, ()):
+        if getattr(args, name) not in (None, False):
+            raise UsageError(f"--{name} does not apply to --what {args.what}")
     model = load_model(args)
-    samplers = SAMPLER_NAMES if args.sampler == "all" else (args.sampler,)
+    make = {"sampling": animate_sampling, "walks": animate_walks,
+            "guidance": animate_guidance}[args.what]
+    data = make(args, model, fmt)
+    print(file=sys.stderr)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(data)
+    print(f"wrote {args.out} ({len(data) / 1e6:.2f} MB)")
+
+
+def frames_bar(fraction: float) -> None:
+    progress_bar(fraction, "frames")
+
+
+def animate_sampling(args: argparse.Namespace, model: TrainedModel, fmt: str) -> bytes:
+    args.n = args.n or 1000
+    args.guidance = 1.0 if args.guidance is None else args.guidance
+    sampler = args.sampler or "all"
+    samplers = SAMPLER_NAMES if sampler == "all" else (sampler,)
     steps = sampling_steps(args, model, len(samplers))
-    export.check_sizes(args.n, min(args.frames, steps + 1), len(samplers), args.size)
+    size = args.size or export.DEFAULT_PANEL_PX
+    frames = args.frames or limits.MAX_GIF_FRAMES
+    export.check_sizes(args.n, min(frames, steps + 1), len(samplers), size)
     guidance = guidance_from(args, model.class_names)
     eps_model = model.ideal() if args.ideal else model.denoiser()
     print(f"sampling {args.n:,} points, {steps:,} steps, {', '.join(samplers)}...",
@@ -355,14 +394,44 @@ def cmd_animate(args: argparse.Namespace) -> None:
     title = f"{model.data.name}, {model.schedule.name}, {steps:,} steps"
     if guidance.label is not None:
         title += f", class {model.class_names[guidance.label]}, w = {guidance.w:g}"
-    gif = export.sampling_gif([export.GifPanel(s, r.xs) for s, r in zip(samplers, runs,
-                                                                        strict=True)],
-                              runs[0].times, model.data.points, title, args.frames,
-                              args.size, lambda f: progress_bar(f, "frames"))
-    print(file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(gif)
-    print(f"wrote {args.out} ({len(gif) / 1e6:.2f} MB)")
+    panels = [animations.Panel(s, r.xs) for s, r in zip(samplers, runs, strict=True)]
+    return animations.sampling(panels, runs[0].times, model.data.points, title, fmt, frames,
+                               size, frames_bar)
+
+
+def animate_walks(args: argparse.Namespace, model: TrainedModel, fmt: str) -> bytes:
+    count = args.n or 3
+    if count > animations.MAX_WALKS:
+        raise UsageError(f"--n: at most {animations.MAX_WALKS} walks, got {count}")
+    paths = animations.walk_paths(model.schedule, model.data.points, count, args.seed)
+    title = animations.walks_title(model.data.name, model.schedule, count)
+    return animations.walks(model.schedule, model.data.points, paths, title, fmt,
+                            args.frames or animations.WALK_FRAMES,
+                            args.size or animations.WALKS_PX, frames_bar)
+
+
+def animate_guidance(args: argparse.Namespace, model: TrainedModel, fmt: str) -> bytes:
+    names = model.class_names
+    args.label = names[-1] if args.label is None else args.label  # page 5's default
+    w_max = animations.GUIDANCE_W_MAX if args.guidance is None else args.guidance
+    label, negative = parse_label(args.label, names), parse_label(args.negative, names)
+    Guidance(label, w_max, negative).check(len(names))
+    ws = animations.guidance_ws(w_max, args.frames)
+    sampler = args.sampler or animations.GUIDANCE_SAMPLER
+    if sampler == "all":
+        raise UsageError("--sampler all applies to --what sampling only")
+    steps = args.steps or min(animations.GUIDANCE_STEPS, model.schedule.T)
+    n, size = args.n or 500, args.size or animations.GUIDANCE_PX
+    export.check_sizes(n, len(ws), 1, size)
+    eps_model = model.ideal() if args.ideal else model.denoiser()
+    print(f"sampling {n:,} points, {steps} {sampler} steps, for {len(ws)} values of w...",
+          file=sys.stderr)
+    away = "" if negative is None else f", away from '{names[negative]}'"
+    title = f"Class '{names[label]}'{away}: {sampler}, {steps} steps"
+    points = model.data.points[model.data.labels == label]
+    return animations.guided(eps_model, model.schedule, label, negative, ws, n, steps,
+                             points, title, fmt, args.seed, sampler, size,
+                             lambda f: progress_bar(f, "runs, then frames"))
 
 
 def cmd_field(args: argparse.Namespace) -> None:

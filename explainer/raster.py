@@ -19,6 +19,10 @@ import numpy as np
 # The colours that PNG rasters, GIFs and Plotly charts share (no plotly needed here).
 DATA_RGB, DATA_ALPHA = (150, 150, 150), 0.45
 ARROW_COLOUR = "#0072B2"
+CLOUD_RGB, CLOUD_ALPHA = (86, 180, 233), 0.35  # the noised cloud on page 1
+# Okabe-Ito: distinguishable for colour-blind readers, visible on white and on black.
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+           "#999999")
 
 
 def frame_indices(n_times: int, max_frames: int) -> np.ndarray:

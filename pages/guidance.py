@@ -13,7 +13,7 @@ from explainer.figures.guidance import FieldPanel
 from explainer.guidance import Guidance
 from explainer.samplers import network_passes
 from explainer.trained import TrainedModel
-from pages import shared
+from pages import animation_download, shared
 
 GRID = 21  # arrows per side: readable on a phone, and cheap for the perfect model
 SPACING = 2 * VIEW_EXTENT / (GRID - 1)
@@ -348,6 +348,7 @@ def samples_section(active: shared.Active, kind: str, guidance: Guidance, n: int
             f"Animation of {n} samples guided toward class {cls} with w = {w:g}, from noise "
             f"to t = 0; {numbers.on_class:.0%} end in class {cls} and on its data."),
             frame=shared.url_frame(model.schedule.T), frame_in_link=True)
+        animation_download.guided(key, model, kind, label, negative, n, steps, W_MAX)
     with right:
         st.metric(f"In class {cls} and on the data", f"{numbers.on_class:.0%}",
                   help="Share of samples whose nearest training point is of this class and "

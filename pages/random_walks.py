@@ -28,7 +28,7 @@ from explainer.figures.primitives import class_colour_name
 from explainer.metrics import spread
 from explainer.schedules import Schedule, ddpm_betas, forward_paths, noise_reaches, noised_cloud
 from explainer.trained import TrainedModel
-from pages import shared
+from pages import animation_download, shared
 
 WALK_COUNTS = (400_000, 1_600_000)  # Monte Carlo sizes offered: fast, and 2x more precise
 
@@ -214,6 +214,7 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
                      data=chart_data.walks_data(paths, t, data, cloud))
         moved = float(np.linalg.norm(paths[t] - paths[0], axis=1).mean())
         shared.what_you_see(walks_bullets(data, cloud, t, paths.shape[1], moved))
+        animation_download.walks(active.key, model, paths, count, seed)
     with schedule_col:
         fig = shared.cached_figure(("schedule", active.key, t), lambda: (
             figures.schedule_figure(schedule.alpha, schedule.sigma, t,

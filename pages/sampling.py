@@ -8,7 +8,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import claims, export
+from explainer import animations, claims, export
 from explainer.claims import NoNoiseRun
 from explainer.guidance import Guidance
 from explainer.metrics import quality_verdict
@@ -21,7 +21,7 @@ from explainer.samplers import (
     timesteps,
 )
 from explainer.trained import TrainedModel
-from pages import sampling_views, shared
+from pages import animation_download, sampling_views, shared
 from pages.sampling_views import (
     DEFAULT_N,
     POINT_COUNTS,
@@ -357,34 +357,21 @@ def words_expander() -> None:
             "$\\sigma_t^{1/7}$, so the steps get finer as the noise gets small.")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_gif(model_key: str, _model: TrainedModel, samplers: tuple[str, ...], kind: str,
-               steps: int, n: int, seed: int) -> bytes:
-    """The view's animation as a GIF (explainer/export.py), one at a time per server."""
-    runs = [shared.cached_trajectory(model_key, _model, kind, s, steps, n, Guidance(), seed)
-            for s in samplers]
-    title = f"{steps} step{'s' if steps > 1 else ''} from t = {_model.schedule.T} to 0"
-    return export.bounded(lambda: export.sampling_gif(
-        [export.GifPanel(TITLES[s], r.xs) for s, r in zip(samplers, runs, strict=True)],
-        runs[0].times, _model.data.points, title))
+def run_download(active: shared.Active, samplers: tuple[str, ...], kind: str,
+                 steps: int, n: int, seed: int) -> None:
+    """This view's run as a GIF or MP4 file, made on click (explainer/animations.py)."""
+    def make(fmt: str, progress: export.Progress) -> bytes:
+        runs = [shared.cached_trajectory(active.key, active.model, kind, s, steps, n,
+                                         Guidance(), seed) for s in samplers]
+        title = f"{steps} step{'s' if steps > 1 else ''} from t = {active.model.schedule.T} to 0"
+        return export.in_worker(
+            animations.sampling,
+            [animations.Panel(TITLES[s], r.xs) for s, r in zip(samplers, runs, strict=True)],
+            runs[0].times, active.model.data.points, title, fmt, progress=progress)
 
-
-def gif_download(active: shared.Active, samplers: tuple[str, ...], kind: str, steps: int,
-                 n: int, seed: int) -> None:
-    """A button that makes this view's animation into a GIF, then offers it."""
-    if not st.button("Make an animated GIF of this run", icon=":material/gif_box:",
-                     key="sampling_gif_make"):
-        return
-    try:
-        with st.spinner("Drawing the frames and encoding the GIF..."):
-            gif = cached_gif(active.key, active.model, samplers, kind, steps, n, seed)
-    except export.ExportBusy as exc:
-        st.warning(f"{str(exc).capitalize()}.")
-        return
-    st.download_button(f"Download the GIF ({len(gif) / 1e6:.1f} MB)", gif,
-                       file_name=f"sampling-{'-'.join(samplers)}-{steps}steps.gif",
-                       mime="image/gif", on_click="ignore", icon=":material/download:",
-                       key="sampling_gif_download")
+    animation_download.download("sampling_gif", "an animation of this run",
+                                (active.key, samplers, kind, steps, n, seed),
+                                f"sampling-{'-'.join(samplers)}-{steps}steps", make)
 
 
 # ---------------------------------------------------------------- the fragment
@@ -418,7 +405,7 @@ def reverse_process(active: shared.Active) -> None:
                  frame=shared.url_frame(model.schedule.T), frame_in_link=True)
     if shared.presenting():  # the figure and its steps alone
         return
-    gif_download(active, chosen, kind, steps, n, seed)
+    run_download(active, chosen, kind, steps, n, seed)
     for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
         with column:
             numbers_block(TITLES[name], results[name], data_spread)

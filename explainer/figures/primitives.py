@@ -19,18 +19,20 @@ import plotly.colors
 import plotly.graph_objects as go
 
 from explainer.fields import VIEW_EXTENT
-from explainer.raster import ARROW_COLOUR, DATA_ALPHA, DATA_RGB, points_png
+from explainer.raster import (  # noqa: F401 (figures import them here)
+    ARROW_COLOUR,
+    CLOUD_ALPHA,
+    CLOUD_RGB,
+    DATA_ALPHA,
+    DATA_RGB,
+    PALETTE,
+    points_png,
+)
 
-# Okabe-Ito: distinguishable for colour-blind readers, visible on white and on black.
-PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-           "#999999")
 PALETTE_NAMES = ("orange", "sky blue", "green", "yellow", "blue", "red", "pink", "grey")
 
 
 DATA_COLOUR = f"rgba{(*DATA_RGB, DATA_ALPHA)}"
-
-
-CLOUD_RGB, CLOUD_ALPHA = (86, 180, 233), 0.35  # the noised cloud on page 1
 
 
 MAGNITUDE_SCALE = "Viridis"

@@ -3,6 +3,7 @@ slider every 2-5 s; optionally some of them training on the Train page at the sa
 
     .venv/bin/python tests/benchmarks/bench_classroom.py [--students 60] [--seconds 60]
     .venv/bin/python tests/benchmarks/bench_classroom.py --trainers 5 [--train-seconds 20]
+    .venv/bin/python tests/benchmarks/bench_classroom.py --exporters 3
     .venv/bin/python tests/benchmarks/bench_classroom.py --switch [--students 60]
     .venv/bin/python tests/benchmarks/bench_classroom.py --url http://127.0.0.1:8080 ...
 
@@ -12,12 +13,16 @@ by 1-5 positions (a fragment rerun) every 2-5 s (uniform, measured from the prev
 move's start; a move waits for the previous run to finish). Students join over the first
 --ramp seconds and spread over the four chart pages in turn. Trainers open /train, click
 Train with a --train-seconds budget and wait for the result (queueing for a training slot
-if the server says so). Reported: page-open and slider rerun times (rerun sent ->
-script_finished), p50/p95/max, for all students and per page; rerun times of the others
-while at least one training ran; errors (exception elements, error alerts, failed runs,
-disconnects, timeouts); the server's peak RSS (process and children, sampled every
-0.25 s) and CPU. Loopback only; every thread stops at its deadline, the script stops the
-server it started, and a hard limit of --seconds + 600 s ends it in any case.
+if the server says so). Exporters (counted among the students) make animation files in a
+loop until the end: each opens the next of EXPORTS (sampling, random walks, guidance) with
+settings nobody asked for yet, clicks its Make button (GIF and MP4 in turn) and waits for
+the file or the server's "busy" answer. Reported: page-open and slider rerun times (rerun
+sent -> script_finished), p50/p95/max, for all students and per page; rerun times of the
+others while at least one training (or export) ran, and while none did; errors (exception
+elements, error alerts, failed runs, disconnects, timeouts); the server's peak RSS
+(process and children, sampled every 0.25 s) and CPU. Loopback only; every thread stops
+at its deadline, the script stops the server it started, and a hard limit of --seconds +
+600 s ends it in any case.
 
 --switch: the whole class switches at once. Every student connects first; then all open
 the same view (--view, a page and its query: one nobody has opened yet on a fresh
@@ -60,11 +65,22 @@ RUN_TIMEOUT = 60.0  # a slider rerun slower than this counts as an error (timeou
 SWITCH_VIEW = "sampling?dataset=moons&process=random_walk"
 
 
+# Pages with an animation download: (page, the download's key, queries to cycle through).
+EXPORTS = [("sampling", "sampling_gif",
+            [f"steps={s}&seed={k}" for k in range(40) for s in (50, 100, 200)]),
+           ("random_walks", "walks_animation",
+            [f"walks={w}&seed={k}" for k in range(40) for w in (3, 5, 8)]),
+           ("guidance", "guidance_animation",
+            [f"dataset={d}&n={n}" for n in (250, 500, 1000)
+             for d in ("spiral", "moons", "rings", "gaussians", "checkerboard")])]
+FORMAT_LABELS = ("GIF", "MP4")  # the radio's options as shown
+
+
 @dataclass
 class Record:
     who: int
     page: str
-    kind: str  # "open", "move", "train"
+    kind: str  # "open", "move", "train", "export", "busy"
     start: float  # time.monotonic() when the rerun was sent
     seconds: float
     errors: list[str] = field(default_factory=list)
@@ -76,6 +92,7 @@ class Shared:
     records: list[Record] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # disconnects, timeouts, crashes
     training: list[tuple[float, float]] = field(default_factory=list)  # (start, end)
+    exporting: list[tuple[float, float]] = field(default_factory=list)  # (start, end)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, record: Record) -> None:
@@ -125,6 +142,37 @@ def trainer(who: int, url: str, seconds: int, start_at: float, shared: Shared) -
             shared.training.append((sent, sent + run.seconds))
     except Exception as exc:  # noqa: BLE001
         shared.fail(f"trainer {who}: {type(exc).__name__}: {exc}"[:300])
+    finally:
+        session.close()
+
+
+def exporter(who: int, url: str, start_at: float, end_at: float, shared: Shared,
+             click: bool = True) -> None:
+    """Animation files in a loop: page after page, settings after settings, GIF and MP4
+    in turn, until end_at. click=False: the same page opens, without the files (what the
+    opens alone cost the others)."""
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    session = StreamlitSession(url, timeout=RUN_TIMEOUT + 60)
+    try:
+        for k in range(10**6):
+            if time.monotonic() >= end_at:
+                break
+            page, key, queries = EXPORTS[k % len(EXPORTS)]
+            session.open_page(page, queries[(who * 7 + k // len(EXPORTS)) % len(queries)])
+            fmt = session.choice(f"{key}_format", FORMAT_LABELS[(k // len(EXPORTS)) % 2])
+            if not click:
+                time.sleep(5.0)  # about as long as a file takes, then the next page
+                continue
+            sent = time.monotonic()
+            run = session.click(f"{key}_make", [fmt])
+            made = "download" in run.notes
+            shared.add(Record(who, page, "export" if made else "busy", sent, run.seconds,
+                              run.errors))
+            if made:
+                with shared.lock:
+                    shared.exporting.append((sent, sent + run.seconds))
+    except Exception as exc:  # noqa: BLE001
+        shared.fail(f"exporter {who}: {type(exc).__name__}: {exc}"[:300])
     finally:
         session.close()
 
@@ -266,15 +314,27 @@ def report(shared: Shared, trainers: int) -> None:
         print(f"  {page:<13} {benchlib.ms(benchlib.percentiles(values))}")
     print(f"page opens (full runs): "
           f"{benchlib.ms(benchlib.percentiles([r.seconds for r in opens]))}")
-    if trainers:
-        busy = shared.training
+    for what, busy in (("training", shared.training), ("export", shared.exporting)):
+        if not busy:
+            continue
 
-        def during_training(r: Record) -> bool:
+        def during(r: Record, busy: list[tuple[float, float]] = busy) -> bool:
             return any(a <= r.start + r.seconds and r.start <= b for a, b in busy)
 
-        during = [r.seconds for r in moves if during_training(r)]
-        print(f"slider reruns while >= 1 training ran: "
-              f"{benchlib.ms(benchlib.percentiles(during))}")
+        print(f"slider reruns while >= 1 {what} ran: "
+              f"{benchlib.ms(benchlib.percentiles([r.seconds for r in moves if during(r)]))}")
+        print(f"slider reruns while none ran:      "
+              f"{benchlib.ms(benchlib.percentiles([r.seconds for r in moves if not during(r)]))}")
+    exports = [r for r in shared.records if r.kind == "export"]
+    if exports or any(r.kind == "busy" for r in shared.records):
+        print(f"exports made: {len(exports)}, click -> file offered "
+              f"{benchlib.ms(benchlib.percentiles([r.seconds for r in exports]))}; "
+              f"'busy' answers: {sum(r.kind == 'busy' for r in shared.records)}")
+        for page, _, _ in EXPORTS:
+            values = [r.seconds for r in exports if r.page == page]
+            print(f"  {page:<13} {len(values)} made, "
+                  f"{benchlib.ms(benchlib.percentiles(values))}")
+    if trainers:
         first = min((a for a, _ in busy), default=0.0)
         for r in sorted(shared.records, key=lambda r: r.start):
             if r.kind == "train":
@@ -286,7 +346,7 @@ def report(shared: Shared, trainers: int) -> None:
 def classroom_threads(args: argparse.Namespace, url: str, begin: float,
                       shared: Shared) -> list[threading.Thread]:
     threads = []
-    sliders = args.students - args.trainers
+    sliders = args.students - args.trainers - args.exporters
     for i in range(sliders):
         page, key = PAGES[i % len(PAGES)]
         start_at = begin + args.ramp * i / max(1, sliders)
@@ -295,6 +355,10 @@ def classroom_threads(args: argparse.Namespace, url: str, begin: float,
     for j in range(args.trainers):  # they click once everybody has joined
         threads.append(threading.Thread(target=trainer, daemon=True, args=(
             sliders + j, url, args.train_seconds, begin + args.ramp + j, shared)))
+    for j in range(args.exporters):  # they start once everybody has joined
+        threads.append(threading.Thread(target=exporter, daemon=True, args=(
+            sliders + args.trainers + j, url, begin + args.ramp + j,
+            begin + args.ramp + args.seconds, shared, not args.open_only)))
     return threads
 
 
@@ -316,6 +380,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--trainers", type=int, default=0,
                         help="how many of the students train instead (on /train)")
     parser.add_argument("--train-seconds", type=int, default=20)
+    parser.add_argument("--exporters", type=int, default=0,
+                        help="how many of the students make animation files in a loop")
+    parser.add_argument("--open-only", action="store_true",
+                        help="exporters open their pages but make no files (a control)")
     parser.add_argument("--switch", action="store_true",
                         help="the whole class opens --view at the same moment")
     parser.add_argument("--view", default=SWITCH_VIEW,
@@ -325,10 +393,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pid", type=int, default=0,
                         help="with --url: the process whose tree's RSS and CPU to report")
     args = parser.parse_args()
-    if not 0 <= args.trainers <= args.students <= 200 or args.seconds > 900:
-        parser.error("need 0 <= trainers <= students <= 200 and seconds <= 900")
-    if args.switch and args.trainers:
-        parser.error("--switch has no trainers")
+    if (not 0 <= args.trainers + args.exporters <= args.students <= 200
+            or min(args.trainers, args.exporters) < 0 or args.seconds > 900):
+        parser.error("need 0 <= trainers + exporters <= students <= 200 and seconds <= 900")
+    if args.switch and (args.trainers or args.exporters):
+        parser.error("--switch has no trainers or exporters")
     if args.url and not args.url.startswith("http://"):
         parser.error("--url must start with http://")
     return args
@@ -341,8 +410,9 @@ def main() -> None:
     if args.switch:
         print(f"{args.students} students switch to {args.view} at the same moment")
     else:
-        print(f"{args.students} students ({args.trainers} training), {args.seconds:.0f} s of "
-              f"slider moves each, joining over {args.ramp:.0f} s")
+        print(f"{args.students} students ({args.trainers} training, {args.exporters} "
+              f"exporting), {args.seconds:.0f} s of slider moves each, joining over "
+              f"{args.ramp:.0f} s")
     shared = Shared()
     me = psutil.Process()
     client_cpu0 = sum(me.cpu_times()[:2])

@@ -16,6 +16,7 @@ import http.cookiejar
 import random
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import websocket
@@ -39,6 +40,7 @@ class Run:
     status: str  # ScriptFinishedStatus name of the final script_finished
     errors: list[str]  # exception elements, error alerts
     bytes_received: int
+    notes: list[str] = field(default_factory=list)  # warning alerts; "download" per button
 
 
 @dataclass
@@ -134,11 +136,16 @@ class StreamlitSession:
             state.double_array_value.data.append(value)
         return self._rerun(self._client_state([state], widget.fragment_id))
 
-    def click(self, key: str) -> Run:
-        """Click a button (a full rerun with its trigger set)."""
+    def click(self, key: str, also: Sequence[WidgetState] = ()) -> Run:
+        """Click a button (a full rerun with its trigger set), with the other widget
+        states `also` sent in the same rerun (e.g. `choice`)."""
         widget = self.widgets[key]
         return self._rerun(self._client_state(
-            [WidgetState(id=widget.id, trigger_value=True)], widget.fragment_id))
+            [*also, WidgetState(id=widget.id, trigger_value=True)], widget.fragment_id))
+
+    def choice(self, key: str, option: str) -> WidgetState:
+        """The state of a radio set to the option shown as `option`."""
+        return WidgetState(id=self.widgets[key].id, string_value=option)
 
     @staticmethod
     def _initial(slider: Slider) -> float:
@@ -154,6 +161,7 @@ class StreamlitSession:
         self.ws.send_binary(BackMsg(rerun_script=state).SerializeToString())
         start = time.perf_counter()
         errors: list[str] = []
+        notes: list[str] = []
         received = 0
         while True:
             frame = self.ws.recv()
@@ -167,7 +175,7 @@ class StreamlitSession:
                 # The page that ran (new_session's hash is app.py's under st.navigation).
                 self.page_script_hash = msg.navigation.page_script_hash
             elif kind == "delta":
-                self._read_delta(msg, errors)
+                self._read_delta(msg, errors, notes)
             elif kind == "script_finished":
                 status = msg.script_finished
                 # FINISHED_EARLY_FOR_RERUN: the script called st.rerun(); the server
@@ -177,9 +185,9 @@ class StreamlitSession:
                 name = ForwardMsg.ScriptFinishedStatus.Name(status)
                 if status not in FINISHED_OK:
                     errors.append(name)
-                return Run(time.perf_counter() - start, name, errors, received)
+                return Run(time.perf_counter() - start, name, errors, received, notes)
 
-    def _read_delta(self, msg: ForwardMsg, errors: list[str]) -> None:
+    def _read_delta(self, msg: ForwardMsg, errors: list[str], notes: list[str]) -> None:
         delta = msg.delta
         if delta.WhichOneof("type") != "new_element":
             return
@@ -189,7 +197,11 @@ class StreamlitSession:
             errors.append(f"{element.exception.type}: {element.exception.message[:200]}")
         elif kind == "alert" and element.alert.format == element.alert.ERROR:
             errors.append(f"error alert: {element.alert.body[:200]}")
-        elif kind in ("slider", "button"):
+        elif kind == "alert" and element.alert.format == element.alert.WARNING:
+            notes.append(element.alert.body[:200])
+        elif kind == "download_button":
+            notes.append("download")
+        if kind in ("slider", "button", "radio"):
             proto = getattr(element, kind)
             key = widget_key(proto.id)
             if key:
