@@ -2,17 +2,6 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Diffusion models, explained in 2D", page_icon="🌀",
-                   layout="wide")
-
-from explainer import shutdown  # noqa: E402
-from pages import home as home_page  # noqa: E402
-from pages import lesson_bar, sampling_views, shared  # noqa: E402  (after set_page_config; sets threads, freezes gc)
-
-# Stopping the server while a student's run or the warming computes must not abort it.
-shutdown.guard_exit(("ScriptRunner.", sampling_views.WARM_THREAD_PREFIX),
-                    hard_exit=not st.get_option("global.appTest"))
-
 PAGES = [
     ("pages/random_walks.py", "1. Random walks", ":material/directions_walk:",
      "Noise a spiral step by step; why the last step points back to where a walk began."),
@@ -31,22 +20,39 @@ PAGES = [
 ]
 
 
-def home() -> None:
-    home_page.render(PAGES, by_url_path)
+def main() -> None:
+    st.set_page_config(page_title="Diffusion models, explained in 2D", page_icon="🌀",
+                       layout="wide")
+    from explainer import shutdown
+    from pages import home as home_page
+    from pages import lesson_bar, sampling_views, shared  # sets threads, freezes gc
+
+    # Stopping the server while a student's run or the warming computes must not abort it.
+    shutdown.guard_exit(("ScriptRunner.", sampling_views.WARM_THREAD_PREFIX),
+                        hard_exit=not st.get_option("global.appTest"))
+
+    def home() -> None:
+        home_page.render(PAGES, by_url_path)
+
+    shared.seed_presentation()  # the presentation view has the pages' links on top
+    pages = ([st.Page(home, title="Home", icon=":material/home:", default=True)]
+             + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
+    by_url_path = {page.url_path: page for page in pages}  # lesson steps name pages so
+    navigation = st.navigation(pages, position="top" if shared.presenting() else "sidebar")
+    lesson_note = lesson_bar.bar(navigation.url_path, by_url_path)  # while a link names one
+    shared.open_page(navigation.url_path)  # the page's own URL parameters, no other page's
+    shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
+    shared.view_bar(navigation.url_path)  # presentation switch, copy link (figure picker)
+    navigation.run()
+    lesson_note()  # after the page: its values are in the link
+    # After the page: the server's first visitor starts making the sampling page's views of
+    # the default model, so that a class reaching page 3 finds them ready (once a process).
+    sampling_views.warm_in_background(
+        shared.pretrained_active(shared.DEFAULT_DATASET, shared.DEFAULT_PROCESS))
 
 
-shared.seed_presentation()  # the presentation view has the pages' links on top
-pages = ([st.Page(home, title="Home", icon=":material/home:", default=True)]
-         + [st.Page(path, title=title, icon=icon) for path, title, icon, _ in PAGES])
-by_url_path = {page.url_path: page for page in pages}  # lesson steps name pages by url_path
-navigation = st.navigation(pages, position="top" if shared.presenting() else "sidebar")
-lesson_note = lesson_bar.bar(navigation.url_path, by_url_path)  # while a link names a lesson
-shared.open_page(navigation.url_path)  # the page's own URL parameters, no other page's
-shared.model_sidebar(navigation.url_path)  # on Home: only the link's model, no sidebar
-shared.view_bar(navigation.url_path)  # presentation switch, copy link (and figure picker)
-navigation.run()
-lesson_note()  # after the page: its values are in the link
-# After the page: the server's first visitor starts making the sampling page's views of the
-# default model, so that a class reaching page 3 finds them ready (once per process).
-sampling_views.warm_in_background(
-    shared.pretrained_active(shared.DEFAULT_DATASET, shared.DEFAULT_PROCESS))
+# Streamlit runs this file as __main__. An export's worker process (explainer/export.py,
+# multiprocessing) runs it again as __mp_main__ to set up its own __main__: it must not
+# start the app there.
+if __name__ == "__main__":
+    main()

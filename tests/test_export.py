@@ -405,3 +405,20 @@ def test_the_worker_process_makes_the_same_file_and_reports_progress_and_errors(
     assert seen[-1] == 1.0 and len(seen) == len(times)
     with pytest.raises(ValueError, match="one point set per time"):
         export.in_worker(animations.sampling, panels, times[:-1], xs[-1], "title")
+
+
+def test_a_worker_process_setting_up_its_main_does_not_start_the_app(monkeypatch) -> None:
+    """multiprocessing runs the parent's __main__ (app.py under Streamlit) in each worker
+    as __mp_main__: that must define things only, not draw pages or start warming."""
+    import runpy
+
+    import streamlit as st
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the app started in a worker process")
+
+    monkeypatch.setattr(st, "set_page_config", started)
+    monkeypatch.setattr(st, "navigation", started)
+    app = Path(__file__).resolve().parents[1] / "app.py"
+    names = runpy.run_path(str(app), run_name="__mp_main__")
+    assert "main" in names and "PAGES" in names
