@@ -185,8 +185,8 @@ def time_caption(schedule: Schedule) -> str:
 def forward_process(active: shared.Active, count: int, seed: int) -> None:
     """The t slider and the walks, schedule and bridge it drives. Only what t changes is
     in the fragment (`forward_process_at_t`); the text around it that t does not change
-    is written once, between slots the fragment fills (docs/ARCHITECTURE.md, "Fragments
-    redraw only what t changes")."""
+    is written once, between slots the fragment fills (docs/ARCHITECTURE.md,
+    "pages/")."""
     slider = st.container()
     st.caption(time_caption(active.model.schedule))
     charts = st.container()

@@ -271,7 +271,7 @@ def field_view(active: shared.Active) -> None:
     """The t slider, the view and grid controls, and the figures they drive. Only what
     they change is in the fragment (`field_view_at_t`); the text around it that they do
     not change is written once, between slots the fragment fills (docs/ARCHITECTURE.md,
-    "Fragments redraw only what t changes")."""
+    "pages/")."""
     controls = st.container()
     st.caption("Arrows: the denoising direction α_t x̂₀ − x_t, which way back to the data, "
                "all drawn the same length; colour = its length. Grey dots: the training "
