@@ -121,12 +121,23 @@ def pack(spec: dict) -> bytes:
         blocks.append(raw)
         offset += len(raw)
     text = json.dumps(spec, separators=(",", ":"), ensure_ascii=False).encode()
-    return zlib.compress(b"".join([len(text).to_bytes(4, "little"), text, *blocks]), 6)
+    raw = b"".join([len(text).to_bytes(4, "little"), text, *blocks])
+    if len(raw) <= RAW_UP_TO:
+        return RAW + raw
+    return zlib.compress(raw, 6)
+
+
+# A figure up to this size travels uncompressed, marked by a first byte RAW (a zlib
+# stream starts with 0x78): the chart page decodes it in the same task as the message,
+# while inflating goes through async streams that let the page finish other work first
+# (docs/ARCHITECTURE.md, "The chart component").
+RAW_UP_TO = 256 * 1024
+RAW = b"R"
 
 
 def unpack(payload: bytes) -> dict:
     """The inverse of pack: Plotly's JSON with base64 typed arrays."""
-    raw = zlib.decompress(payload)
+    raw = payload[1:] if payload[:1] == RAW else zlib.decompress(payload)
     size = int.from_bytes(raw[:4], "little")
     spec = json.loads(raw[4:4 + size])
     blob = raw[4 + size:]

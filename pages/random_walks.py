@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from explainer import chart_data
 from explainer.bridge import (
@@ -186,21 +187,40 @@ def time_caption(schedule: Schedule) -> str:
             "of t.")
 
 
-@st.fragment
 def forward_process(active: shared.Active, count: int, seed: int) -> None:
-    """The t slider and everything it drives (reruns alone when the slider moves)."""
+    """The t slider and the walks, schedule and bridge it drives. Only what t changes is
+    in the fragment (`forward_process_at_t`); the text around it that t does not change
+    is written once, between slots the fragment fills (docs/ARCHITECTURE.md,
+    "pages/")."""
+    slider = st.container()
+    if not shared.presenting():  # the figure and its slider alone
+        st.caption(time_caption(active.model.schedule))
+    charts = st.container()
+    if not shared.presenting():
+        end_question(active)
+        st.divider()
+        bridge_heading(active)
+    bridge = st.container()
+    with charts:
+        forward_process_at_t(active, count, seed, slider, bridge)
+
+
+@st.fragment
+def forward_process_at_t(active: shared.Active, count: int, seed: int,
+                         slider: DeltaGenerator, bridge: DeltaGenerator) -> None:
+    """The t slider (in `slider`) and everything it drives; the bridge's numbers go in
+    `bridge` (reruns alone when the slider moves)."""
     model = active.model
     paths = walk_paths(active.key, model, count, seed)
     schedule, data = model.schedule, model.data.points
-    t = shared.url_t_slider("Step t: how many noise steps have been added", schedule.T,
-                            allow_zero=True, default_fraction=0.1,
-                            spacing=schedule.time_spacing, sigma=schedule.sigma)
-    if shared.presenting():
-        if shared.shows("bridge"):
+    with slider:
+        t = shared.url_t_slider("Step t: how many noise steps have been added", schedule.T,
+                                allow_zero=True, default_fraction=0.1,
+                                spacing=schedule.time_spacing, sigma=schedule.sigma)
+    if shared.presenting() and shared.shows("bridge"):
+        with bridge:
             bridge_section(active, paths, t)
-            return
-    else:
-        st.caption(time_caption(schedule))
+        return
     cloud = cloud_at(active.key, model, t)
     walks_col, schedule_col = st.columns([3, 2])
     with walks_col:
@@ -226,9 +246,8 @@ def forward_process(active: shared.Active, count: int, seed: int) -> None:
         shared.what_you_see(schedule_bullets(model, t))
     if shared.presenting():
         return
-    end_question(active)
-    st.divider()
-    bridge_section(active, paths, t)
+    with bridge:
+        bridge_section(active, paths, t)
 
 
 def walks_bullets(data: np.ndarray, cloud: np.ndarray, t: int, count: int,
@@ -285,13 +304,18 @@ def end_question(active: shared.Active) -> None:
         "how wide will it be?", answer, key="random_walks_end")
 
 
+def bridge_heading(active: shared.Active) -> None:
+    """The bridge's title and introduction (the same for every t)."""
+    walk_rule = is_walk(active.model.schedule)
+    st.subheader("Why the last step points back: the Brownian bridge" if walk_rule else
+                 "Why the last step points back (on DDPM: toward γ_t x₀)")
+    bridge_introduction(active, walk_rule)
+
+
 def bridge_section(active: shared.Active, paths: np.ndarray, t: int) -> None:
+    """The mean last step at t: controls, chart, numbers and bullets."""
     model = active.model
     walk_rule = is_walk(model.schedule)
-    if not shared.presenting():
-        st.subheader("Why the last step points back: the Brownian bridge" if walk_rule else
-                     "Why the last step points back (on DDPM: toward γ_t x₀)")
-        bridge_introduction(active, walk_rule)
     if t == 0:
         st.warning("Move t above 0: at t = 0 no step has been taken yet.")
         return

@@ -3,11 +3,13 @@ the role of t: which class a sample goes to is decided at large t, the details l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from explainer import chart_data, fields
 from explainer.commitment import DECIDED, Commitment, commitment
@@ -241,14 +243,16 @@ def angle_error(model: TrainedModel, t: int, size: int, numbers: FieldNumbers) -
                  "differ.")
 
 
-def role_of_t(active: shared.Active, t: int) -> None:
+def role_of_t(active: shared.Active) -> DeltaGenerator:
+    """The role of t: its chart and text (the same for every t); returns the slot for
+    the bullets at the slider's t."""
     model = active.model
     st.subheader("The role of t: the big picture first, the details last")
     c = settling(active.key, model)
     figure_col, text_col = st.columns([3, 2])
     with figure_col:
-        # No marker at the slider's t: the same figure for every t is not redrawn on a
-        # slider move (the bullets name the t nearest the slider).
+        # No marker at the slider's t: the same figure for every t, drawn once outside
+        # the fragment (the bullets name the t nearest the slider).
         fig = shared.cached_figure(("settling", active.key), lambda: figures.commitment_figure(
             c.times, {"x̂₀ on the class the sample ends in": c.on_final_class,
                       f"x̂₀ within {c.tolerance:g} of where it ends": c.near_final},
@@ -263,17 +267,61 @@ def role_of_t(active: shared.Active, t: int) -> None:
             "noise (page 3's DDPM run, the trained network), and at every step we ask of "
             "each one's current guess $\\hat x_0$: is it on the class the sample finally "
             f"lands on? Is it within {c.tolerance:g} of where it lands (**settled**)?")
-        shared.what_you_see(settling_bullets(model, c, t))
+        bullets = st.container()
         if is_walk(model):
             st.caption("The random walk's sampler takes Karras-spaced steps (Karras et al. "
                        "2022): finer and finer as σ_t falls, where the details are decided.")
+    return bullets
+
+
+def field_view(active: shared.Active) -> None:
+    """The t slider, the view and grid controls, and the figures they drive. Only what
+    they change is in the fragment (`field_view_at_t`); the text around it that they do
+    not change is written once, between slots the fragment fills (docs/ARCHITECTURE.md,
+    "pages/"). The presentation view shows one figure and its controls alone."""
+    controls = st.container()
+    if not shared.presenting():
+        st.caption("Arrows: the denoising direction α_t x̂₀ − x_t, which way back to the "
+                   "data, all drawn the same length; colour = its length. Grey dots: the "
+                   "training data. Pink rings: the arrows the first bullets below are about.")
+    fields_slot = st.container()
+    if shared.presenting():
+        slots = Slots(controls, st.container(), None, None)
+    else:
+        st.subheader("How close is the network to the exact answer?")
+        error_col, text_col = st.columns([3, 2])
+        with text_col:
+            st.markdown(
+                "The ideal field is what a perfect network trained on these same points "
+                "would draw. The heat map shows, arrow by arrow, the angle between the "
+                "learned and the ideal direction: transparent where they agree, red where "
+                "they do not. Far from the data, where noisy points are rare at small t, "
+                "the network saw few training examples: that is where to expect it to be "
+                "wrong.")
+            agreement = st.container()
+        slots = Slots(controls, error_col, agreement, role_of_t(active))
+    with fields_slot:
+        field_view_at_t(active, slots)
+
+
+@dataclass(frozen=True)
+class Slots:
+    """Where field_view_at_t writes outside its own block, in page order (None: not on
+    the page, in the presentation view)."""
+
+    controls: DeltaGenerator
+    angle_error: DeltaGenerator
+    agreement: DeltaGenerator | None
+    settling: DeltaGenerator | None
 
 
 @st.fragment
-def field_view(active: shared.Active) -> None:
-    """The t slider, view and grid controls, and the figures they drive."""
+def field_view_at_t(active: shared.Active, slots: Slots) -> None:
+    """The controls (in slots.controls) and everything they drive (reruns alone when one
+    of them moves)."""
     model = active.model
-    t_col, view_col, size_col = st.columns([4, 2, 1], vertical_alignment="bottom")
+    with slots.controls:
+        t_col, view_col, size_col = st.columns([4, 2, 1], vertical_alignment="bottom")
     with t_col:
         t = shared.url_t_slider("Step t: how much noise", model.schedule.T, allow_zero=False,
                                 default_fraction=0.1, spacing=model.schedule.time_spacing,
@@ -284,11 +332,9 @@ def field_view(active: shared.Active) -> None:
     with size_col, shared.folded("vector_field_grid"):
         size = shared.url_selectbox("Grid", "grid", GRID_SIZES, 24,
                                     format_func=lambda n: f"{n} x {n}")
-    if not shared.presenting():
-        st.caption("Arrows: the denoising direction α_t x̂₀ − x_t, which way back to the "
-                   "data, all drawn the same length; colour = its length. Grey dots: the "
-                   "training data. Pink rings: the arrows the first bullets below are about.")
     numbers = field_numbers(active.key, model, t, size)
+    heading = (f"at t = {t:,} (an arrow points at something when within "
+               f"{POINTS_AT_DEGREES}° of it):")
     if not shared.shows("fields"):
         pass
     elif view == "overlay":
@@ -299,35 +345,23 @@ def field_view(active: shared.Active) -> None:
             st.markdown("The learned arrows (coloured heads) are drawn over the ideal "
                         "ones (red, wider). Where the two agree they coincide; where a red "
                         "arrow sticks out in another direction, the network is off.")
-            shared.what_you_see(change_bullets(model, t, numbers),
-                                heading=f"at t = {t:,} (an arrow points at something when "
-                                f"within {POINTS_AT_DEGREES}° of it):")
+            shared.what_you_see(change_bullets(model, t, numbers), heading=heading)
     else:
         side_by_side(model, t, size, active.key)
-        shared.what_you_see(change_bullets(model, t, numbers),
-                            heading=f"at t = {t:,} (an arrow points at something when "
-                            f"within {POINTS_AT_DEGREES}° of it):")
+        shared.what_you_see(change_bullets(model, t, numbers), heading=heading)
     shared.predict_then_look(
         "Look at the ringed arrows. When you drag t to T, will they point at the nearest "
         "training point, or at the middle of the data?",
         ends_answer(model, size, active.key), key="vector_field_ends")
-    if shared.presenting():
-        if shared.shows("error"):
+    if shared.shows("error"):
+        with slots.angle_error:
             angle_error(model, t, size, numbers)
-        return
-    st.subheader("How close is the network to the exact answer?")
-    error_col, text_col = st.columns([3, 2])
-    with error_col:
-        angle_error(model, t, size, numbers)
-    with text_col:
-        st.markdown(
-            "The ideal field is what a perfect network trained on these same points would "
-            "draw. The heat map shows, arrow by arrow, the angle between the learned and "
-            "the ideal direction: transparent where they agree, red where they do not. "
-            "Far from the data, where noisy points are rare at small t, the network saw "
-            "few training examples: that is where to expect it to be wrong.")
-        shared.what_you_see(agreement_bullets(numbers), heading=f"at t = {t:,}:")
-    role_of_t(active, t)
+    if slots.agreement is not None:
+        with slots.agreement:
+            shared.what_you_see(agreement_bullets(numbers), heading=f"at t = {t:,}:")
+    if slots.settling is not None:
+        with slots.settling:
+            shared.what_you_see(settling_bullets(model, settling(active.key, model), t))
 
 
 active = shared.active_model()
