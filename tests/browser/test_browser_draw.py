@@ -69,10 +69,12 @@ def drag(page: Page, frame: ElementHandle, path: list[tuple[float, float]],
     page.mouse.up()
 
 
-def chart_traces(page: Page, selector: str, name: str) -> list[np.ndarray]:
-    gd = page.wait_for_selector(selector)
+def chart_traces(page: Page, key: str, name: str) -> list[np.ndarray]:
+    """x, y of the traces named `name` in the chart component keyed `key`."""
+    frame = page.wait_for_selector(f".st-key-{key} iframe").content_frame()
+    gd = frame.wait_for_selector(".js-plotly-plot")
     return [np.stack([np.array(x), np.array(y)], 1)
-            for x, y in page.evaluate(TRACE_XY_JS, [gd, name])]
+            for x, y in frame.evaluate(TRACE_XY_JS, [gd, name])]
 
 
 def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> None:
@@ -114,7 +116,7 @@ def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> Non
     wait_idle(page)
     assert sent[0] > before  # "Use these points" did
     assert not problems(page), problems(page)
-    data = chart_traces(page, ".st-key-train_own_preview .js-plotly-plot", "points")[0]
+    data = chart_traces(page, "train_own_preview", "points")[0]
     assert len(data) == drawn
     # Scaled into the view like the built-in sets: centred, the longer side -1.4..1.4.
     assert np.allclose(data.min(0), [-1.4, -1.4], atol=0.05)
@@ -142,10 +144,7 @@ def test_drawn_l_is_learned_and_sampled(page: Page, screenshot_dir: Path) -> Non
     assert not problems(page), problems(page)
     screenshot_full(page, screenshot_dir / "draw-3-sampling.png")
 
-    chart = page.wait_for_selector(".st-key-chart_sampling iframe")
-    gd = chart.content_frame().wait_for_selector(".js-plotly-plot")
-    ddpm = np.stack([np.array(v) for v in page.evaluate(TRACE_XY_JS, [gd, "samples"])[0]],
-                    1)
+    ddpm = chart_traces(page, "chart_sampling", "samples")[0]
     assert len(ddpm) >= 500
     nearest = np.sqrt(((ddpm[:, None, :] - data[None, :, :]) ** 2).sum(-1)).min(1)
     # On the L: most samples lie by a drawn point; the L's empty corner (top right) stays
