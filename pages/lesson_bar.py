@@ -110,17 +110,6 @@ def step_number(lesson: Lesson) -> tuple[int, str | None]:
                f"this lesson (1 to {len(lesson.steps)}): showing step 1.")
 
 
-def full_link(lesson: Lesson, k: int, page: str) -> str:
-    """Step k's link with this server's address (st.context.url is the current page's
-    address without its query), or relative to the app's root if the address is unknown."""
-    here = st.context.url
-    relative = lesson.url(k)
-    if not here:
-        return relative
-    root = here[: len(here) - len(page)] if page and here.endswith(page) else here
-    return root.rstrip("/") + "/" + relative
-
-
 def bar(page: str, pages: Mapping[str, StreamlitPage]) -> Callable[[], None]:
     """The lesson bar, when the link names a lesson (`page`: the url_path being shown).
     Returns what to call after the page has run: the note if the view is no longer the
@@ -154,7 +143,8 @@ def bar(page: str, pages: Mapping[str, StreamlitPage]) -> Callable[[], None]:
                                 disabled=k == n, shortcut="PageDown", width="stretch")
         with link_col, st.popover("Link to this step", icon=":material/link:",
                                   width="stretch"):
-            st.code(full_link(lesson, k, page), language=None, wrap_lines=True)
+            st.code(shared.link_to_view(lesson.steps[k - 1].page, lesson.query(k)),
+                    language=None, wrap_lines=True)
         with exit_col:
             st.button("Exit lesson", key="lesson_exit", icon=":material/close:",
                       on_click=exit_lesson, width="stretch")
