@@ -27,9 +27,8 @@ SERVER_FLAG = "--lesson"  # streamlit run app.py -- --lesson path.toml (repeatab
 UPLOADER_KEY = "_lesson_upload"
 AGAIN_KEY = "_lesson_again"  # session_state: (lesson id, k) when "Back to step k" was clicked
 MY_LESSONS_KEY = "_my_lessons"  # session_state: ids of the lessons this session uploaded
-# Everything a step's link may set, and the slider memory url_t_slider keeps beside t.
-LINK_KEYS = (tuple(dict.fromkeys(name for page in views.PAGES for name in views.params_of(page)))
-             + ("_t_position",))
+# Everything a step's link may set.
+LINK_KEYS = tuple(dict.fromkeys(name for page in views.PAGES for name in views.params_of(page)))
 
 
 # ---------------------------------------------------------------- where lessons come from
@@ -78,9 +77,7 @@ def find(lesson_id: str) -> Lesson | None:
 def go_to(lesson: Lesson, k: int, pages: Mapping[str, StreamlitPage]) -> None:
     """Open step k: its page, with exactly its settings (nothing of the previous view),
     in the presentation view if the step asks for it or the current view is in it."""
-    for key in LINK_KEYS:
-        st.session_state.pop(key, None)
-        st.session_state.pop(f"_url_note_{key}", None)
+    shared.forget_controls(LINK_KEYS)
     query = lesson.query(k)
     if st.query_params.get(PRESENT_PARAM) == "1":  # a teacher presenting stays presenting
         query.setdefault(PRESENT_PARAM, "1")

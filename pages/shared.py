@@ -13,7 +13,7 @@ import functools
 import gc
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,11 +223,18 @@ def open_page(page: str) -> None:
             if name in st.session_state and st.query_params.get(name) == str(
                     st.session_state[name]):
                 del st.query_params[name]
-            for key in (name, _note_key(name), f"_{name}_position"):
-                st.session_state.pop(key, None)
+        forget_controls(views.page_scoped_params())
     st.session_state[OPEN_PAGE_KEY] = page
     for name in views.foreign_params(tuple(st.query_params.keys()), page):
         del st.query_params[name]
+
+
+def forget_controls(names: Iterable[str]) -> None:
+    """Forget the values of the URL-bound controls keyed by `names` (with their link
+    notes and t-slider positions): each reads its link, or its default, when drawn next."""
+    for name in names:
+        for key in (name, _note_key(name), f"_{name}_position"):
+            st.session_state.pop(key, None)
 
 
 def seed_presentation() -> None:
